@@ -1,0 +1,1 @@
+"""Telegram customer-engagement bot: the Telegram application, handlers, jobs and domain rules."""

@@ -1,0 +1,130 @@
+"""build_application: the Telegram application, its handlers in order, and its resources' lifecycle."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.clock import Clock
+from bot.commands import collect_commands, publish_menus
+from bot.context import BotContext
+from bot.handlers import errors, fallback, onboarding
+from bot.i18n import Templates
+from bot.settings import Settings
+from bot.text_router import TextRouter
+from bot.web import WebServer, build_web_app
+from storage.db import Database
+from storage.migrate import upgrade_to_head
+
+logger = logging.getLogger(__name__)
+
+# Feature modules in registration order. Within handler group 0 the first matching handler wins, so
+# specific handlers come before general ones, and `fallback` (unknown commands, stickers) comes last.
+FEATURES = [
+    onboarding,  # /start, /help, /language, /stop, /forgetme, block tracking
+    fallback,  # must stay last
+]
+
+# Free text goes to these consumers in this order; the first that accepts it ends the search.
+TEXT_CONSUMERS: list = []
+
+# Functions that add HTTP routes to the bot's web server (shop webhooks and the like).
+WEB_ROUTES: list = []
+
+# Functions `schedule(application)` that add repeating jobs to the JobQueue.
+JOBS: list = []
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> Application:
+    """Assemble the bot. Nothing is opened here: the database and web server start in post_init."""
+    if settings.bot_token is None:
+        raise ValueError("BOT_TOKEN is required to build the application")
+    templates = Templates(
+        settings.templates_dir,
+        default_locale=settings.default_locale,
+        globals_={"shop_name": settings.shop_name, "currency": settings.currency},
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .context_types(ContextTypes(context=BotContext))
+        .defaults(Defaults(parse_mode="HTML"))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
+
+    application.bot_data.update(
+        settings=settings,
+        templates=templates,
+        clock=clock or Clock(),
+        commands=collect_commands(FEATURES),
+        injected_db=db,
+        migrate=migrate,
+        webhook_secret=(
+            settings.webhook_secret.get_secret_value()
+            if settings.webhook_secret
+            else secrets.token_urlsafe(32)
+        ),
+    )
+    for feature in FEATURES:
+        application.add_handlers(feature.handlers())
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, TextRouter(TEXT_CONSUMERS))
+    )
+    application.add_error_handler(errors.error_handler)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    """Open the database (migrating it), publish command menus, schedule jobs, start the web server."""
+    data = application.bot_data
+    settings: Settings = data["settings"]
+    db = data["injected_db"] or Database(settings.database_url)
+    data["db"] = db
+    if data["migrate"]:
+        await upgrade_to_head(db)
+    try:
+        await publish_menus(application, settings, data["templates"])
+    except Exception:  # menus are cosmetic; a Telegram hiccup must not keep the bot from starting
+        logger.warning("Could not publish command menus", exc_info=True)
+    for schedule in JOBS:
+        schedule(application)
+    if settings.port is not None:
+        server = WebServer(build_web_app(application, WEB_ROUTES), settings.listen_host, settings.port)
+        await server.start()
+        data["web_server"] = server
+
+
+async def _post_shutdown(application: Application) -> None:
+    """Stop the web server and close the database, unless the caller owns it."""
+    data = application.bot_data
+    server = data.pop("web_server", None)
+    if server is not None:
+        await server.stop()
+    db = data.pop("db", None)
+    if db is not None and data["injected_db"] is None:
+        await db.dispose()

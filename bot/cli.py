@@ -1,0 +1,59 @@
+"""Command line: `python -m bot run|migrate` (features add more subcommands here)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError, load_settings
+
+EXIT_BAD_SETTINGS = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="engagement-bot", description="Telegram customer-engagement bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the bot (long polling unless --webhook)")
+    run.add_argument(
+        "--webhook", action="store_true", help="receive updates on WEBHOOK_URL instead of polling"
+    )
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    return parser
+
+
+async def migrate(settings: Settings) -> None:
+    from storage.db import Database
+    from storage.migrate import upgrade_to_head
+
+    db = Database(settings.database_url)
+    try:
+        await upgrade_to_head(db)
+    finally:
+        await db.dispose()
+    print("database is up to date")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        # httpx logs every Bot API call at INFO, token included in the URL.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        if args.command == "run":
+            from bot.runner import serve
+
+            asyncio.run(serve(settings, webhook=args.webhook))
+        elif args.command == "migrate":
+            asyncio.run(migrate(settings))
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    except KeyboardInterrupt:
+        return 0
+    return 0

@@ -1,0 +1,80 @@
+"""Localized message rendering: Jinja2 templates per locale, HTML-escaped for Telegram's HTML parse mode.
+
+A message is a template file, `templates/<locale>/<feature>/<name>.html`. Short strings (button labels,
+menu descriptions) are macros in a template file and read with `label`, unescaped, because Telegram shows
+them as plain text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from bot.settings import LOCALES
+
+# First-strong isolate / pop directional isolate: keep a Latin name, code or number from reordering the
+# Arabic sentence around it.
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolate(value: Any) -> Markup:
+    """Escape a value and wrap it in Unicode bidi isolates (safe in both directions)."""
+    return Markup(f"{FSI}{escape(value)}{PDI}")
+
+
+def normalize_locale(language_code: str | None, default: str) -> str:
+    """Map Telegram's IETF language code (e.g. 'ar-SA', 'en') to a supported locale."""
+    if language_code:
+        primary = language_code.split("-")[0].split("_")[0].lower()
+        if primary in LOCALES:
+            return primary
+    return default
+
+
+class Templates:
+    """One Jinja2 environment over `templates/`; renders by locale with a fallback-free lookup."""
+
+    def __init__(self, root: Path, *, default_locale: str = "en", globals_: dict[str, Any] | None = None):
+        self.root = root
+        self.default_locale = default_locale
+        self.env = Environment(
+            loader=FileSystemLoader(str(root)),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["isolate"] = isolate
+        self.env.globals.update(globals_ or {})
+
+    def _locale(self, locale: str | None) -> str:
+        return locale if locale in LOCALES else self.default_locale
+
+    def render(self, locale: str | None, name: str, /, **context: Any) -> str:
+        """Render `<locale>/<name>` to an HTML string ready for parse_mode=HTML."""
+        locale = self._locale(locale)
+        template = self.env.get_template(f"{locale}/{name}")
+        return template.render(locale=locale, **context).strip()
+
+    def label(self, locale: str | None, name: str, macro: str, /, **kwargs: Any) -> str:
+        """Plain text of macro `macro` in `<locale>/<name>` (for buttons and menus)."""
+        locale = self._locale(locale)
+        module = self.env.get_template(f"{locale}/{name}").make_module({"locale": locale})
+        value = getattr(module, macro)(**kwargs)
+        return Markup(str(value)).unescape().strip()
+
+    def text(self, locale: str | None, name: str, /, **context: Any) -> str:
+        """Plain text of a whole template (for menus and captions that Telegram does not parse)."""
+        return Markup(self.render(locale, name, **context)).unescape()
+
+    def macro_names(self, locale: str, name: str) -> set[str]:
+        module = self.env.get_template(f"{locale}/{name}").make_module({"locale": locale})
+        return {key for key in dir(module) if not key.startswith("_")}
+
+    def template_names(self, locale: str) -> set[str]:
+        base = self.root / locale
+        return {str(path.relative_to(base)) for path in base.rglob("*.html")}

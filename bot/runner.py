@@ -1,0 +1,66 @@
+"""Running the bot: polling or webhook, with the HTTP server alongside, until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.settings import Settings, SettingsError
+from bot.web import TELEGRAM_WEBHOOK_PATH
+
+logger = logging.getLogger(__name__)
+
+
+def check_run_settings(settings: Settings, *, webhook: bool) -> None:
+    if settings.bot_token is None:
+        raise SettingsError("setting BOT_TOKEN is missing: get one from @BotFather")
+    if webhook and settings.webhook_url is None:
+        raise SettingsError("setting WEBHOOK_URL is missing: the public https URL Telegram should call")
+    if webhook and settings.port is None:
+        raise SettingsError("setting PORT is missing: the port the webhook server listens on")
+
+
+async def serve(settings: Settings, *, webhook: bool) -> None:
+    """Start the application, receive updates until a stop signal, then shut down cleanly."""
+    check_run_settings(settings, webhook=webhook)
+    application = build_application(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    await application.initialize()
+    try:
+        await _post_init(application)
+        if webhook:
+            await application.bot.set_webhook(
+                url=f"{settings.webhook_url}{TELEGRAM_WEBHOOK_PATH}",
+                secret_token=application.bot_data["webhook_secret"],
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            # A leftover webhook would make getUpdates fail with a conflict.
+            await application.bot.delete_webhook()
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await application.start()
+        logger.info("Bot @%s is running (%s)", application.bot.username, "webhook" if webhook else "polling")
+        await stop.wait()
+    finally:
+        logger.info("Stopping")
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
+async def _post_init(application: Application) -> None:
+    if application.post_init is not None:
+        await application.post_init(application)

@@ -1,0 +1,104 @@
+"""The one place configuration is read from: environment variables and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+Locale = Literal["en", "ar"]
+LOCALES: tuple[str, ...] = ("en", "ar")
+
+
+class Settings(BaseSettings):
+    """Bot configuration; every field maps to an upper-case environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///engagement.db"
+    telegram_api_url: str = "https://api.telegram.org"
+    merchant_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    shop_name: str = "Our shop"
+    shop_timezone: str = "UTC"
+    default_locale: Locale = "en"
+    currency: str = "USD"
+    # ISO 4217 minor unit: amounts are stored as integers of 10**-exponent currency units.
+    currency_exponent: int = Field(default=2, ge=0, le=4)
+
+    # HTTP server (Telegram webhook, shop order webhooks, health check). PORT is what Heroku-like hosts set.
+    port: int | None = Field(default=None, ge=1, le=65535)
+    listen_host: str = "0.0.0.0"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    log_level: str = "INFO"
+
+    @field_validator("merchant_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            try:
+                return tuple(int(part) for part in parts)
+            except ValueError:
+                raise ValueError("must be comma-separated Telegram user ids, e.g. 12345,67890") from None
+        return value
+
+    @field_validator("shop_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Riyadh") from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("must be a three-letter ISO 4217 code such as SAR or USD")
+        return value.upper()
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.shop_timezone)
+
+    def is_merchant(self, telegram_id: int | None) -> bool:
+        return telegram_id is not None and telegram_id in self.merchant_ids
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Turn pydantic's report into one line naming the first bad setting."""
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"setting {name} is invalid: {message}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, raising SettingsError with a one-line explanation on bad input."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None

@@ -1,0 +1,27 @@
+"""Free text from customers: offered to each feature in a fixed order until one takes it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from telegram import Update
+
+from bot.context import BotContext
+from bot.replies import reply
+
+# A consumer returns True when the message was for it (a pending answer, an open hand-off, an FAQ match).
+TextConsumer = Callable[[Update, BotContext], Awaitable[bool]]
+
+
+class TextRouter:
+    """Dispatches a text message to the first consumer that accepts it; else a helpful default."""
+
+    def __init__(self, consumers: Sequence[TextConsumer]) -> None:
+        self.consumers = tuple(consumers)
+
+    async def __call__(self, update: Update, context: BotContext) -> None:
+        """Route one customer text message."""
+        for consumer in self.consumers:
+            if await consumer(update, context):
+                return
+        await reply(update, context, "common/not_understood.html")

@@ -1,0 +1,133 @@
+"""Customer queries: registration, preferences, reachability and erasure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Customer, SurveyResponse
+from storage.types import utcnow
+from storage.upsert import dialect_insert
+
+
+@dataclass(frozen=True)
+class TelegramProfile:
+    """What Telegram tells us about a user; kept free of telegram types so storage stays standalone."""
+
+    telegram_id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+
+
+async def get_customer(session: AsyncSession, *, telegram_id: int) -> Customer | None:
+    result = await session.exec(select(Customer).where(Customer.telegram_id == telegram_id))
+    return result.first()
+
+
+async def get_customer_by_id(session: AsyncSession, *, customer_id: int) -> Customer | None:
+    return await session.get(Customer, customer_id)
+
+
+async def ensure_customer(
+    session: AsyncSession, *, profile: TelegramProfile, locale: str, start_payload: str | None = None
+) -> tuple[Customer, bool]:
+    """Return the customer for this Telegram user, creating it on first contact; (customer, created).
+
+    The insert is ON CONFLICT DO NOTHING, so two racing first updates create one row.
+    """
+    now = utcnow()
+    statement = (
+        dialect_insert(session, Customer.__table__)
+        .values(
+            telegram_id=profile.telegram_id,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            username=profile.username,
+            locale=locale,
+            start_payload=start_payload,
+            marketing_opt_in=True,
+            reachable=True,
+            created_at=now,
+            last_seen_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["telegram_id"])
+    )
+    created = (await session.execute(statement)).rowcount == 1
+    customer = await get_customer(session, telegram_id=profile.telegram_id)
+    assert customer is not None
+    return customer, created
+
+
+async def register_customer(
+    session: AsyncSession, *, profile: TelegramProfile, locale: str, start_payload: str | None = None
+) -> tuple[Customer, bool]:
+    """/start: create the customer, or refresh their names and opt them back in; (customer, created)."""
+    customer, created = await ensure_customer(
+        session, profile=profile, locale=locale, start_payload=start_payload
+    )
+    if not created:
+        customer.first_name = profile.first_name
+        customer.last_name = profile.last_name
+        customer.username = profile.username
+        customer.marketing_opt_in = True
+        customer.opted_out_at = None
+        customer.reachable = True
+        customer.last_seen_at = utcnow()
+        session.add(customer)
+        await session.flush()
+    return customer, created
+
+
+async def set_locale(session: AsyncSession, *, telegram_id: int, locale: str) -> bool:
+    result = await session.execute(
+        update(Customer).where(Customer.telegram_id == telegram_id).values(locale=locale)
+    )
+    return result.rowcount == 1
+
+
+async def set_marketing_opt_in(session: AsyncSession, *, telegram_id: int, opt_in: bool) -> bool:
+    values = {"marketing_opt_in": opt_in, "opted_out_at": None if opt_in else utcnow()}
+    result = await session.execute(
+        update(Customer).where(Customer.telegram_id == telegram_id).values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def set_reachable(session: AsyncSession, *, telegram_id: int, reachable: bool) -> bool:
+    result = await session.execute(
+        update(Customer).where(Customer.telegram_id == telegram_id).values(reachable=reachable)
+    )
+    return result.rowcount == 1
+
+
+async def touch_customer(session: AsyncSession, *, telegram_id: int) -> None:
+    await session.execute(
+        update(Customer).where(Customer.telegram_id == telegram_id).values(last_seen_at=utcnow())
+    )
+
+
+async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
+    """Erase personal data but keep the anonymous row, so shop-wide figures stay correct."""
+    customer = await get_customer(session, telegram_id=telegram_id)
+    if customer is None:
+        return False
+    await session.execute(
+        update(SurveyResponse).where(SurveyResponse.customer_id == customer.id).values(reason=None)
+    )
+    customer.telegram_id = None
+    customer.first_name = None
+    customer.last_name = None
+    customer.username = None
+    customer.phone = None
+    customer.birthday = None
+    customer.start_payload = None
+    customer.marketing_opt_in = False
+    customer.reachable = False
+    customer.forgotten_at = utcnow()
+    session.add(customer)
+    await session.flush()
+    return True

@@ -1,0 +1,7 @@
+"""Every table; importing this package registers them all on SQLModel.metadata (Alembic reads it)."""
+
+from storage.models.customers import Customer
+from storage.models.orders import Order, OrderStatus
+from storage.models.surveys import SurveyKind, SurveyResponse
+
+__all__ = ["Customer", "Order", "OrderStatus", "SurveyKind", "SurveyResponse"]

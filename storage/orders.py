@@ -1,0 +1,52 @@
+"""Order queries: the idempotent way every purchase enters the store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Order, OrderStatus
+from storage.types import utcnow
+from storage.upsert import dialect_insert
+
+
+async def get_order(session: AsyncSession, *, external_id: str) -> Order | None:
+    result = await session.exec(select(Order).where(Order.external_id == external_id))
+    return result.first()
+
+
+async def record_order(
+    session: AsyncSession,
+    *,
+    external_id: str,
+    amount_minor: int,
+    currency: str,
+    ordered_at: datetime,
+    customer_id: int | None = None,
+    customer_ref: str | None = None,
+    source: str = "manual",
+) -> tuple[Order, bool]:
+    """Store an order once per shop order id; returns (order, created). A retry returns the first one."""
+    if amount_minor < 0:
+        raise ValueError("order amount cannot be negative")
+    statement = (
+        dialect_insert(session, Order.__table__)
+        .values(
+            external_id=external_id,
+            source=source,
+            customer_id=customer_id,
+            customer_ref=customer_ref,
+            amount_minor=amount_minor,
+            currency=currency,
+            status=OrderStatus.PAID,
+            ordered_at=ordered_at,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["external_id"])
+    )
+    created = (await session.execute(statement)).rowcount == 1
+    order = await get_order(session, external_id=external_id)
+    assert order is not None
+    return order, created
