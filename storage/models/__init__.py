@@ -2,6 +2,7 @@
 
 from storage.models.customers import Customer
 from storage.models.orders import Order, OrderStatus
+from storage.models.points import Coupon, PointsEntry
 from storage.models.surveys import SurveyKind, SurveyResponse
 
-__all__ = ["Customer", "Order", "OrderStatus", "SurveyKind", "SurveyResponse"]
+__all__ = ["Coupon", "Customer", "Order", "OrderStatus", "PointsEntry", "SurveyKind", "SurveyResponse"]

@@ -1,0 +1,50 @@
+"""The points ledger (append-only; balances are derived) and coupons handed to customers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+class PointsEntry(SQLModel, table=True):
+    __tablename__ = "points_ledger"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    # Positive to earn, negative to spend or reverse.
+    delta: int
+    # earn, welcome, redeem, reverse, expire, referral, birthday, survey, adjust
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    # Makes every award idempotent: "order:<id>", "birthday:<year>:<customer>", ...
+    idempotency_key: str = Field(sa_column=Column(String(160), nullable=False, unique=True))
+    order_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True)
+    )
+    # Earned points are pending (not spendable) until this moment, e.g. the end of the return window.
+    available_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    note: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Coupon(SQLModel, table=True):
+    __tablename__ = "coupons"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(32), nullable=False, unique=True))
+    customer_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    )
+    # reward, winback, referral, birthday, ...
+    source: str = Field(sa_column=Column(String(16), nullable=False))
+    # What the coupon gives, as shown to the customer and the till, e.g. "10%" or "5.00 USD".
+    benefit: str = Field(max_length=64)
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(160), unique=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
