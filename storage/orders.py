@@ -50,3 +50,19 @@ async def record_order(
     order = await get_order(session, external_id=external_id)
     assert order is not None
     return order, created
+
+
+async def refund_order(
+    session: AsyncSession, *, external_id: str, refunded_at: datetime, status: str = OrderStatus.REFUNDED
+) -> tuple[Order | None, bool]:
+    """Mark an order refunded or cancelled; returns (order, changed). Repeats change nothing."""
+    order = (
+        await session.exec(select(Order).where(Order.external_id == external_id).with_for_update())
+    ).first()
+    if order is None or order.status != OrderStatus.PAID:
+        return order, False
+    order.status = status
+    order.refunded_at = refunded_at
+    session.add(order)
+    await session.flush()
+    return order, True
