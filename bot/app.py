@@ -19,8 +19,9 @@ from telegram.request import BaseRequest
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
-from bot.handlers import errors, fallback, onboarding
+from bot.handlers import errors, fallback, loyalty, loyalty_award, onboarding
 from bot.i18n import Templates
+from bot.loyalty import webhooks as loyalty_webhooks
 from bot.settings import Settings
 from bot.text_router import TextRouter
 from bot.web import WebServer, build_web_app
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 # specific handlers come before general ones, and `fallback` (unknown commands, stickers) comes last.
 FEATURES = [
     onboarding,  # /start, /help, /language, /stop, /forgetme, block tracking
+    loyalty,  # /balance, /history, /rewards, /card, /phone, shared contacts
+    loyalty_award,  # /award (merchants)
     fallback,  # must stay last
 ]
 
@@ -40,7 +43,7 @@ FEATURES = [
 TEXT_CONSUMERS: list = []
 
 # Functions that add HTTP routes to the bot's web server (shop webhooks and the like).
-WEB_ROUTES: list = []
+WEB_ROUTES: list = [loyalty_webhooks.install]
 
 # Functions `schedule(application)` that add repeating jobs to the JobQueue.
 JOBS: list = []

@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhook", action="store_true", help="receive updates on WEBHOOK_URL instead of polling"
     )
     commands.add_parser("migrate", help="apply database migrations and exit")
+    orders = commands.add_parser("import-orders", help="import shop orders from a CSV file and award points")
+    orders.add_argument("file", help="CSV with order_id, customer, amount, created_at[, status]")
+    orders.add_argument("--notify", action="store_true", help="tell customers about the points (BOT_TOKEN)")
     return parser
 
 
@@ -51,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(serve(settings, webhook=args.webhook))
         elif args.command == "migrate":
             asyncio.run(migrate(settings))
+        elif args.command == "import-orders":
+            from bot.loyalty.cli import import_orders_command
+
+            return asyncio.run(import_orders_command(settings, args.file, notify=args.notify))
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,6 +37,24 @@ class Settings(BaseSettings):
     listen_host: str = "0.0.0.0"
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+
+    # --- loyalty ---
+    # Points earned per whole currency unit spent, before the tier multiplier (fractions are rounded down).
+    loyalty_points_per_unit: Decimal = Field(default=Decimal(1), ge=0, le=1000)
+    loyalty_welcome_bonus: int = Field(default=50, ge=0, le=1_000_000)
+    # Earned points stay pending (not spendable) for the return window, then become available.
+    loyalty_pending_days: int = Field(default=14, ge=0, le=365)
+    # Unspent points expire this many days after they became available (0 = never); spending uses the
+    # oldest points first.
+    loyalty_expiry_days: int = Field(default=0, ge=0, le=3650)
+    # "Name:min spend in the last 12 months (currency units):earn multiplier", comma-separated, lowest first.
+    loyalty_tiers: str = "Bronze:0:1,Silver:500:1.25,Gold:2000:1.5"
+    # "id:points cost:benefit printed on the coupon", separated by ";".
+    loyalty_rewards: str = "COFFEE:100:Free coffee;5OFF:250:5.00 off your next order;15PCT:600:15% off"
+    # Orders above this amount (currency units) are refused as typos or forgeries.
+    loyalty_max_order_amount: int = Field(default=100_000, ge=1)
+    shopify_webhook_secret: SecretStr | None = None
+    woocommerce_webhook_secret: SecretStr | None = None
 
     templates_dir: Path = PROJECT_ROOT / "templates"
     log_level: str = "INFO"
@@ -75,6 +94,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("loyalty_tiers", "loyalty_rewards")
+    @classmethod
+    def _loyalty_spec(cls, value: str, info) -> str:
+        from bot.loyalty.rules import parse_rewards, parse_tiers
+
+        parse = parse_tiers if info.field_name == "loyalty_tiers" else parse_rewards
+        parse(value)  # raises ValueError with a readable message
+        return value
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -61,15 +60,87 @@ async def add_points(
     return (await session.execute(statement)).rowcount == 1
 
 
-async def points_balance(session: AsyncSession, *, customer_id: int, now: datetime) -> Balance:
-    """Available = all entries already available (spends are available at once); pending = the rest."""
-    is_available = PointsEntry.available_at <= now
-    statement = select(
-        func.coalesce(func.sum(case((is_available, PointsEntry.delta), else_=0)), 0),
-        func.coalesce(func.sum(case((is_available, 0), else_=PointsEntry.delta)), 0),
-    ).where(PointsEntry.customer_id == customer_id)
-    available, pending = (await session.exec(statement)).one()
-    return Balance(available=int(available), pending=int(pending))
+@dataclass
+class Lot:
+    """Points from one positive ledger entry, and how many of them are still unspent."""
+
+    entry_id: int
+    order_id: int | None
+    amount: int
+    available_at: datetime
+    expires_at: datetime | None
+    remaining: int
+
+
+def _take(lots: list[Lot], wanted: int) -> int:
+    """Consume up to `wanted` points from `lots` in order; returns what could not be taken."""
+    for lot in lots:
+        if wanted <= 0:
+            break
+        used = min(lot.remaining, wanted)
+        lot.remaining -= used
+        wanted -= used
+    return wanted
+
+
+def replay_ledger(entries: list[PointsEntry], *, expire_after: timedelta | None) -> list[Lot]:
+    """Rebuild the unspent lots from the append-only ledger, oldest first.
+
+    Spends consume the oldest lot that is available and not expired at the moment of the spend (FIFO); a
+    reversal tied to an order first takes back that order's own lot, even while it is still pending.
+    `expire` entries only record an expiry that the replay already applies, so they consume nothing.
+    A negative entry's moment is its `available_at` (set to the business clock by the writer).
+    """
+    lots: list[Lot] = []
+    for entry in sorted(entries, key=lambda e: (e.available_at, e.id or 0)):
+        if entry.delta > 0:
+            expires = entry.available_at + expire_after if expire_after else None
+            lots.append(
+                Lot(entry.id or 0, entry.order_id, entry.delta, entry.available_at, expires, entry.delta)
+            )
+            continue
+        if entry.delta == 0 or entry.kind == "expire":
+            continue
+        at = entry.available_at
+        wanted = -entry.delta
+        if entry.kind == "reverse" and entry.order_id is not None:
+            wanted = _take([lot for lot in lots if lot.order_id == entry.order_id], wanted)
+        live = [
+            lot for lot in lots if lot.available_at <= at and (lot.expires_at is None or lot.expires_at > at)
+        ]
+        wanted = _take(live, wanted)
+        if wanted and entry.kind == "reverse":  # taking back points not yet available
+            _take([lot for lot in lots if lot.available_at > at], wanted)
+    return lots
+
+
+def balance_of(lots: list[Lot], now: datetime) -> Balance:
+    available = sum(
+        lot.remaining
+        for lot in lots
+        if lot.available_at <= now and (lot.expires_at is None or lot.expires_at > now)
+    )
+    pending = sum(lot.remaining for lot in lots if lot.available_at > now)
+    return Balance(available=available, pending=pending)
+
+
+async def customer_lots(
+    session: AsyncSession, *, customer_id: int, expire_after: timedelta | None = None
+) -> list[Lot]:
+    result = await session.exec(select(PointsEntry).where(PointsEntry.customer_id == customer_id))
+    return replay_ledger(list(result.all()), expire_after=expire_after)
+
+
+async def points_balance(
+    session: AsyncSession, *, customer_id: int, now: datetime, expire_after: timedelta | None = None
+) -> Balance:
+    """Available = unspent points past their pending window and not expired; pending = the rest.
+
+    Derived by replaying the customer's ledger (see replay_ledger), so it honours FIFO spending and
+    expiry without ever rewriting an entry. Without `expire_after` points never expire.
+    """
+    lots = await customer_lots(session, customer_id=customer_id, expire_after=expire_after)
+    return balance_of(lots, now)
 
 
 def new_coupon_code(prefix: str = "", length: int = 8) -> str:

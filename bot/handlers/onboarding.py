@@ -10,6 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler, C
 
 from bot.commands import commands_for
 from bot.context import BotContext
+from bot.handlers import loyalty
 from bot.i18n import normalize_locale
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.settings import LOCALES
@@ -48,6 +49,7 @@ async def start(update: Update, context: BotContext) -> None:
         locale = customer.locale
     template = "onboarding/welcome.html" if created else "onboarding/welcome_back.html"
     await reply(update, context, template, locale=locale, name=user.first_name)
+    await loyalty.on_joined(update, context)  # member code, welcome bonus, orders waiting for them
 
 
 async def show_help(update: Update, context: BotContext) -> None:

@@ -22,6 +22,9 @@ class Customer(SQLModel, table=True):
     locale: str = Field(default="en", sa_column=Column(String(2), nullable=False))
     phone: str | None = Field(default=None, max_length=32, index=True)
     birthday: date | None = None
+    # Loyalty: the code shown on the member card, and the shop's own customer id once it is known.
+    member_code: str | None = Field(default=None, sa_column=Column(String(16), unique=True, index=True))
+    external_ref: str | None = Field(default=None, sa_column=Column(String(128), unique=True, index=True))
     marketing_opt_in: bool = True
     reachable: bool = True
     start_payload: str | None = Field(default=None, max_length=64)

@@ -1,0 +1,328 @@
+"""Loyalty for customers: /balance, /history, /rewards (redeem with confirmation), /card, /phone."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from datetime import timedelta
+
+import qrcode
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.i18n import normalize_locale
+from bot.loyalty import purchases, rules
+from bot.loyalty.notify import tell_points_earned
+from bot.loyalty.rewards import NotEnoughPoints, redeem
+from bot.replies import edit_or_reply, reply
+from storage import customers
+from storage import loyalty as store
+from storage.customers import TelegramProfile
+from storage.models import Customer
+
+CUSTOMER_COMMANDS = ("balance", "history", "rewards", "card", "phone")
+MERCHANT_COMMANDS: tuple[str, ...] = ()
+HISTORY_PAGE = 5
+BUTTONS = "loyalty/buttons.html"
+
+
+async def announce(context: BotContext, linked: list) -> None:
+    """Tell the customer about orders that were waiting for them (the welcome bonus shows in /balance)."""
+    for outcome in linked:
+        await tell_points_earned(
+            context.bot,
+            db=context.db,
+            templates=context.templates,
+            settings=context.settings,
+            now=context.clock.now(),
+            outcome=outcome,
+        )
+
+
+async def member(update: Update, context: BotContext) -> Customer:
+    """The customer behind this update, registered and welcomed into the programme if they were not."""
+    user = update.effective_user
+    assert user is not None
+    profile = TelegramProfile(user.id, user.first_name, user.last_name, user.username)
+    locale = normalize_locale(user.language_code, context.settings.default_locale)
+    async with context.db.session() as session:
+        customer, _ = await customers.ensure_customer(session, profile=profile, locale=locale)
+        _, linked = await purchases.welcome_customer(
+            session, settings=context.settings, now=context.clock.now(), customer=customer
+        )
+    await announce(context, linked)
+    return customer
+
+
+async def on_joined(update: Update, context: BotContext) -> None:
+    """Hook for /start: member code, welcome bonus, waiting orders."""
+    await member(update, context)
+
+
+async def show_balance(update: Update, context: BotContext) -> None:
+    """Points available and pending, tier and progress to the next tier."""
+    customer = await member(update, context)
+    settings, now = context.settings, context.clock.now()
+    tiers = rules.parse_tiers(settings.loyalty_tiers)
+    async with context.db.read_session() as session:
+        current = await purchases.balance(session, settings=settings, customer_id=customer.id, now=now)
+        spend = await store.spend_since(
+            session, customer_id=customer.id, since=now - timedelta(days=rules.TIER_WINDOW_DAYS), until=now
+        )
+    tier = rules.tier_for(tiers, spend, settings.currency_exponent)
+    upcoming = rules.next_tier(tiers, tier)
+    unit = 10**settings.currency_exponent
+    values = {"tier": tier.name, "next_tier": upcoming.name if upcoming else None, "missing": "", "bar": ""}
+    if upcoming is not None:
+        span = (upcoming.min_spend - tier.min_spend) * unit
+        values["bar"] = rules.progress_bar((spend - tier.min_spend * unit) / span)
+        values["missing"] = rules.format_amount(upcoming.min_spend * unit - spend, settings.currency_exponent)
+    await reply(
+        update,
+        context,
+        "loyalty/balance.html",
+        locale=customer.locale,
+        balance=current,
+        code=customer.member_code,
+        **values,
+    )
+
+
+async def show_history(update: Update, context: BotContext) -> None:
+    """The customer's ledger, newest first, a page at a time."""
+    customer = await member(update, context)
+    page = 0
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        page = max(0, int((update.callback_query.data or "loy:h:0").rsplit(":", 1)[1]))
+    async with context.db.read_session() as session:
+        entries, total = await store.ledger_page(
+            session, customer_id=customer.id, page=page, size=HISTORY_PAGE
+        )
+    pages = max(1, -(-total // HISTORY_PAGE))
+    locale = customer.locale
+    nav = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                context.templates.label(locale, BUTTONS, "newer"), callback_data=f"loy:h:{page - 1}"
+            )
+        )
+    if page + 1 < pages:
+        nav.append(
+            InlineKeyboardButton(
+                context.templates.label(locale, BUTTONS, "older"), callback_data=f"loy:h:{page + 1}"
+            )
+        )
+    rows = [
+        {
+            "delta": entry.delta,
+            "kind": entry.kind,
+            "date": entry.available_at.date().isoformat(),
+            "note": entry.note or "",
+        }
+        for entry in entries
+    ]
+    await edit_or_reply(
+        update,
+        context,
+        "loyalty/history.html",
+        locale=locale,
+        entries=rows,
+        page=page + 1,
+        pages=pages,
+        reply_markup=InlineKeyboardMarkup([nav]) if nav else None,
+    )
+
+
+async def show_rewards(update: Update, context: BotContext) -> None:
+    """The reward catalogue with a redeem button for each reward."""
+    customer = await member(update, context)
+    catalogue = rules.parse_rewards(context.settings.loyalty_rewards)
+    async with context.db.read_session() as session:
+        current = await purchases.balance(
+            session, settings=context.settings, customer_id=customer.id, now=context.clock.now()
+        )
+    buttons = [
+        [
+            InlineKeyboardButton(
+                context.templates.label(
+                    customer.locale, BUTTONS, "redeem", name=reward.benefit, cost=reward.cost
+                ),
+                callback_data=f"loy:r:{reward.id}",
+            )
+        ]
+        for reward in catalogue
+    ]
+    await reply(
+        update,
+        context,
+        "loyalty/rewards.html",
+        locale=customer.locale,
+        rewards=catalogue,
+        available=current.available,
+        reply_markup=InlineKeyboardMarkup(buttons) if buttons else None,
+    )
+
+
+async def ask_redeem(update: Update, context: BotContext) -> None:
+    """Ask to confirm a redemption; the confirm button carries a one-time key against double taps."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    customer = await member(update, context)
+    reward = rules.find_reward(
+        rules.parse_rewards(context.settings.loyalty_rewards), query.data[len("loy:r:") :]
+    )
+    if reward is None:
+        await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=customer.locale)
+        return
+    nonce = secrets.token_hex(6)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.templates.label(customer.locale, BUTTONS, "confirm"),
+                    callback_data=f"loy:y:{reward.id}:{nonce}",
+                ),
+                InlineKeyboardButton(
+                    context.templates.label(customer.locale, BUTTONS, "cancel"), callback_data="loy:n"
+                ),
+            ]
+        ]
+    )
+    await edit_or_reply(
+        update,
+        context,
+        "loyalty/redeem_confirm.html",
+        locale=customer.locale,
+        reward=reward,
+        reply_markup=keyboard,
+    )
+
+
+async def confirm_redeem(update: Update, context: BotContext) -> None:
+    """Redeem on "yes" (once per confirmation), leave the points alone on "cancel"."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    customer = await member(update, context)
+    locale = customer.locale
+    if query.data == "loy:n":
+        await edit_or_reply(update, context, "loyalty/redeem_cancelled.html", locale=locale)
+        return
+    _, _, reward_id, nonce = query.data.split(":", 3)
+    reward = rules.find_reward(rules.parse_rewards(context.settings.loyalty_rewards), reward_id)
+    if reward is None:
+        await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=locale)
+        return
+    try:
+        async with context.db.session() as session:
+            coupon, left = await redeem(
+                session,
+                settings=context.settings,
+                now=context.clock.now(),
+                customer_id=customer.id,
+                reward=reward,
+                key=nonce,
+            )
+    except NotEnoughPoints as short:
+        await edit_or_reply(
+            update,
+            context,
+            "loyalty/not_enough.html",
+            locale=locale,
+            reward=reward,
+            available=short.available,
+        )
+        return
+    await edit_or_reply(
+        update, context, "loyalty/redeemed.html", locale=locale, reward=reward, code=coupon.code, left=left
+    )
+
+
+def qr_png(data: str) -> io.BytesIO:
+    image = qrcode.make(data, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    buffer.seek(0)
+    buffer.name = "card.png"
+    return buffer
+
+
+async def show_card(update: Update, context: BotContext) -> None:
+    """The member code as text and as a QR image to show at the till."""
+    customer = await member(update, context)
+    caption = context.templates.render(
+        customer.locale, "loyalty/card.html", code=customer.member_code, name=customer.display_name
+    )
+    await context.bot.send_photo(
+        update.effective_chat.id, qr_png(customer.member_code or ""), caption=caption, parse_mode="HTML"
+    )
+    if not customer.phone:
+        await ask_phone(update, context)
+
+
+async def ask_phone(update: Update, context: BotContext) -> None:
+    """Offer a button that shares the customer's own phone number."""
+    customer = await member(update, context)
+    button = KeyboardButton(
+        context.templates.label(customer.locale, BUTTONS, "share_phone"), request_contact=True
+    )
+    markup = ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
+    await reply(update, context, "loyalty/phone_ask.html", locale=customer.locale, reply_markup=markup)
+
+
+async def save_phone(update: Update, context: BotContext) -> None:
+    """Keep the shared phone (only the sender's own) and credit the shop orders placed with it."""
+    contact = update.effective_message.contact
+    customer = await member(update, context)
+    locale = customer.locale
+    if contact.user_id != update.effective_user.id:
+        await reply(
+            update, context, "loyalty/phone_not_yours.html", locale=locale, reply_markup=ReplyKeyboardRemove()
+        )
+        return
+    phone = store.normalize_phone(contact.phone_number)
+    if phone is None:
+        await reply(
+            update, context, "loyalty/phone_invalid.html", locale=locale, reply_markup=ReplyKeyboardRemove()
+        )
+        return
+    async with context.db.session() as session:
+        fresh = await customers.get_customer_by_id(session, customer_id=customer.id)
+        await store.set_phone(session, customer=fresh, phone=phone)
+        linked = await purchases.link_customer(session, settings=context.settings, customer=fresh)
+    points = sum(outcome.points for outcome in linked)
+    await reply(
+        update,
+        context,
+        "loyalty/phone_saved.html",
+        locale=locale,
+        orders=len(linked),
+        points=points,
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("balance", show_balance, filters=private),
+        CommandHandler("history", show_history, filters=private),
+        CallbackQueryHandler(show_history, pattern=r"^loy:h:\d{1,6}$"),
+        CommandHandler("rewards", show_rewards, filters=private),
+        CallbackQueryHandler(ask_redeem, pattern=r"^loy:r:[A-Za-z0-9_-]{1,24}$"),
+        CallbackQueryHandler(confirm_redeem, pattern=r"^loy:(n|y:[A-Za-z0-9_-]{1,24}:[0-9a-f]{12})$"),
+        CommandHandler("card", show_card, filters=private),
+        CommandHandler("phone", ask_phone, filters=private),
+        MessageHandler(filters.CONTACT & private, save_phone),
+    ]

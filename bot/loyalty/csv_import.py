@@ -1,0 +1,176 @@
+"""`python -m bot import-orders FILE.csv`: shop orders from a CSV export, one idempotent unit per row.
+
+Columns: order_id, customer (member code, phone, Telegram id or the shop's customer id), amount (currency
+units), created_at (ISO date or date-time; shop time zone when it has no offset), optional status
+(paid, refunded, cancelled). Bad rows are reported with their line number and skipped; good rows are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot.loyalty import purchases, rules
+from bot.settings import Settings
+from storage.db import Database
+from storage.models import OrderStatus
+from storage.orders import get_order
+
+REQUIRED = ("order_id", "customer", "amount", "created_at")
+STATUSES = {
+    "": OrderStatus.PAID,
+    "paid": OrderStatus.PAID,
+    "refunded": OrderStatus.REFUNDED,
+    "cancelled": OrderStatus.CANCELLED,
+    "canceled": OrderStatus.CANCELLED,
+}
+REASONS = {
+    "amount_format": "amount is not a number",
+    "amount_precision": "amount has too many decimals",
+    "amount_zero": "amount must be more than zero",
+    "amount_too_large": "amount is above LOYALTY_MAX_ORDER_AMOUNT",
+    "amount_negative": "amount is negative",
+    "order_id": "order_id is missing or longer than 128 characters",
+    "date": "created_at is not an ISO date/time or lies in the future",
+    "currency": "currency differs from CURRENCY",
+    "customer": "customer is missing",
+    "status": "status must be paid, refunded or cancelled",
+}
+PROGRESS_MIN_ROWS = 1000
+
+
+class CsvFormatError(Exception):
+    """The file as a whole cannot be read (missing, not CSV, required columns absent)."""
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    duplicates: int = 0
+    reversed: int = 0
+    unlinked: int = 0
+    points: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+class Progress:
+    """A one-line progress bar on stderr for large files (no dependency needed)."""
+
+    def __init__(self, total: int, stream: TextIO | None) -> None:
+        self.total, self.stream, self.shown = total, stream, -1
+
+    def update(self, done: int) -> None:
+        if self.stream is None or self.total < PROGRESS_MIN_ROWS:
+            return
+        percent = done * 100 // self.total
+        if percent != self.shown:
+            self.shown = percent
+            bar = "#" * (percent // 5) + "." * (20 - percent // 5)
+            self.stream.write(f"\rimporting [{bar}] {percent:3d}% {done}/{self.total}")
+            if done == self.total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+
+def parse_moment(text: str, settings: Settings) -> datetime:
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=settings.timezone)
+
+
+def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = {name.strip().lower() for name in reader.fieldnames or ()}
+            missing = [name for name in REQUIRED if name not in columns]
+            if missing:
+                raise CsvFormatError(f"missing column(s): {', '.join(missing)}")
+            rows = []
+            for row in reader:
+                clean = {
+                    (key or "").strip().lower(): (value or "").strip()
+                    for key, value in row.items()
+                    if isinstance(value, str)
+                }
+                rows.append((reader.line_num, clean))
+            return rows
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise CsvFormatError(str(error)) from None
+
+
+async def import_row(
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    row: dict[str, str],
+    report: ImportReport,
+    notify: Callable[[purchases.OrderOutcome], Awaitable[object]] | None,
+) -> None:
+    status = STATUSES.get(row.get("status", "").lower())
+    if status is None:
+        raise purchases.BadOrder("status")
+    if not row.get("customer"):
+        raise purchases.BadOrder("customer")
+    amount = rules.parse_amount(
+        row["amount"], exponent=settings.currency_exponent, max_units=settings.loyalty_max_order_amount
+    )
+    try:
+        ordered_at = parse_moment(row["created_at"], settings)
+    except ValueError:
+        raise purchases.BadOrder("date") from None
+    async with db.session() as session:
+        existing = await get_order(session, external_id=row["order_id"].strip())
+        if existing is not None and status != OrderStatus.PAID:
+            outcome = await purchases.reverse_order(
+                session, settings=settings, now=now, external_id=existing.external_id, status=status
+            )
+            report.reversed += int(outcome.changed)
+            report.duplicates += int(not outcome.changed)
+            return
+        result = await purchases.ingest_order(
+            session,
+            settings=settings,
+            now=now,
+            external_id=row["order_id"],
+            amount_minor=amount,
+            ordered_at=ordered_at,
+            customer_ref=row["customer"],
+            source="csv",
+            status=status,
+        )
+    if not result.created:
+        report.duplicates += 1
+        return
+    report.imported += 1
+    report.unlinked += int(result.customer_id is None)
+    report.points += result.points
+    if notify is not None:
+        await notify(result)
+
+
+async def import_orders(
+    db: Database,
+    settings: Settings,
+    path: Path,
+    *,
+    now: datetime,
+    progress: TextIO | None = sys.stderr,
+    notify: Callable[[purchases.OrderOutcome], Awaitable[object]] | None = None,
+) -> ImportReport:
+    """Import every good row of the file; raises CsvFormatError when the file itself is unusable."""
+    rows = read_rows(path)
+    report = ImportReport()
+    bar = Progress(len(rows), progress)
+    for done, (line, row) in enumerate(rows, start=1):
+        try:
+            await import_row(db, settings, now, row, report, notify)
+        except (purchases.BadOrder, ValueError) as error:
+            reason = error.reason if isinstance(error, purchases.BadOrder) else str(error)
+            report.errors.append((line, REASONS.get(reason, reason)))
+        bar.update(done)
+    return report

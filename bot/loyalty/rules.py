@@ -1,0 +1,114 @@
+"""The loyalty rules as pure functions: tiers, reward catalogue, points for an amount, money parsing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+# Rolling window of spend that decides the tier.
+TIER_WINDOW_DAYS = 365
+REWARD_ID = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    min_spend: int  # whole currency units over the last 12 months
+    multiplier: Decimal
+
+
+@dataclass(frozen=True)
+class Reward:
+    id: str
+    cost: int
+    benefit: str
+
+
+def parse_tiers(spec: str) -> tuple[Tier, ...]:
+    """'Bronze:0:1,Silver:500:1.25' -> tiers sorted by threshold; the first must start at 0."""
+    tiers = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        fields = [f.strip() for f in part.split(":")]
+        if len(fields) != 3 or not fields[0]:
+            raise ValueError(f"tier {part!r} must look like Name:min_spend:multiplier")
+        try:
+            tier = Tier(fields[0], int(fields[1]), Decimal(fields[2]))
+        except (ValueError, InvalidOperation):
+            raise ValueError(f"tier {part!r} needs a whole min_spend and a number multiplier") from None
+        if tier.min_spend < 0 or not Decimal(0) <= tier.multiplier <= Decimal(100):
+            raise ValueError(f"tier {part!r} is out of range")
+        tiers.append(tier)
+    tiers.sort(key=lambda tier: tier.min_spend)
+    if not tiers or tiers[0].min_spend != 0:
+        raise ValueError("the first tier must start at 0")
+    if len({tier.min_spend for tier in tiers}) != len(tiers):
+        raise ValueError("two tiers have the same min_spend")
+    return tuple(tiers)
+
+
+def parse_rewards(spec: str) -> tuple[Reward, ...]:
+    """'COFFEE:100:Free coffee;5OFF:250:5.00 off' -> rewards in catalogue order."""
+    rewards = []
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        fields = [f.strip() for f in part.split(":", 2)]
+        if len(fields) != 3 or not REWARD_ID.match(fields[0]) or not fields[2]:
+            raise ValueError(f"reward {part!r} must look like ID:points:benefit")
+        try:
+            cost = int(fields[1])
+        except ValueError:
+            raise ValueError(f"reward {part!r} needs a whole number of points") from None
+        if cost <= 0 or len(fields[2]) > 64:
+            raise ValueError(f"reward {part!r}: cost must be positive and the benefit at most 64 characters")
+        rewards.append(Reward(fields[0], cost, fields[2]))
+    if len({reward.id for reward in rewards}) != len(rewards):
+        raise ValueError("two rewards have the same id")
+    return tuple(rewards)
+
+
+def find_reward(rewards: tuple[Reward, ...], reward_id: str) -> Reward | None:
+    return next((reward for reward in rewards if reward.id == reward_id), None)
+
+
+def tier_for(tiers: tuple[Tier, ...], spend_minor: int, exponent: int) -> Tier:
+    units = Decimal(spend_minor) / (Decimal(10) ** exponent)
+    return [tier for tier in tiers if units >= tier.min_spend][-1]
+
+
+def next_tier(tiers: tuple[Tier, ...], current: Tier) -> Tier | None:
+    later = [tier for tier in tiers if tier.min_spend > current.min_spend]
+    return later[0] if later else None
+
+
+def points_for(amount_minor: int, *, per_unit: Decimal, multiplier: Decimal, exponent: int) -> int:
+    """Points for a purchase: amount in currency units x rate x tier multiplier, rounded down."""
+    raw = Decimal(amount_minor) / (Decimal(10) ** exponent) * per_unit * multiplier
+    return int(raw.to_integral_value(rounding=ROUND_DOWN))
+
+
+def parse_amount(text: str, *, exponent: int, max_units: int) -> int:
+    """'12.50' -> 1250 minor units; ValueError (with a reason key) for anything else."""
+    cleaned = text.strip().replace(",", ".")
+    if not re.fullmatch(r"\d{1,12}(\.\d+)?", cleaned):
+        raise ValueError("amount_format")
+    value = Decimal(cleaned)
+    minor = value * (Decimal(10) ** exponent)
+    if minor != minor.to_integral_value():
+        raise ValueError("amount_precision")
+    if value <= 0:
+        raise ValueError("amount_zero")
+    if value > max_units:
+        raise ValueError("amount_too_large")
+    return int(minor)
+
+
+def format_amount(amount_minor: int, exponent: int) -> str:
+    if exponent == 0:
+        return str(amount_minor)
+    value = Decimal(amount_minor) / (Decimal(10) ** exponent)
+    return f"{value:.{exponent}f}"
+
+
+def progress_bar(fraction: float, width: int = 10) -> str:
+    filled = max(0, min(width, int(fraction * width)))
+    return "▰" * filled + "▱" * (width - filled)

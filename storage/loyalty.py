@@ -1,0 +1,138 @@
+"""Loyalty queries: member codes, finding customers by what the shop knows, linking orders, history."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Customer, Order, OrderStatus, PointsEntry
+from storage.points import COUPON_ALPHABET
+
+MEMBER_CODE = re.compile(r"^M[A-HJ-NP-Z2-9]{7}$")
+
+
+def normalize_phone(text: str) -> str | None:
+    """'+966 50-123 4567' -> '+966501234567'; None when it is not a plausible international number."""
+    digits = re.sub(r"[\s().-]", "", text.strip())
+    digits = digits.removeprefix("+").removeprefix("00") if digits.startswith(("+", "00")) else digits
+    if not digits.isdigit() or not 8 <= len(digits) <= 15:
+        return None
+    return f"+{digits}"
+
+
+async def ensure_member_code(session: AsyncSession, *, customer: Customer) -> str:
+    """The customer's member code, created on first use; unique by constraint, retried on a clash."""
+    if customer.member_code:
+        return customer.member_code
+    while True:
+        code = "M" + "".join(secrets.choice(COUPON_ALPHABET) for _ in range(7))
+        clash = await session.exec(select(Customer.id).where(Customer.member_code == code))
+        if clash.first() is None:
+            break
+    await session.execute(
+        update(Customer)
+        .where(col(Customer.id) == customer.id, col(Customer.member_code).is_(None))
+        .values(member_code=code)
+    )
+    await session.refresh(customer)
+    assert customer.member_code is not None
+    return customer.member_code
+
+
+async def find_customer(session: AsyncSession, *, ref: str) -> Customer | None:
+    """A customer named by member code, phone, Telegram id or the shop's customer id."""
+    ref = ref.strip()
+    conditions = [Customer.external_ref == ref]
+    if MEMBER_CODE.match(ref.upper()):
+        conditions.append(Customer.member_code == ref.upper())
+    if ref.isdigit() and len(ref) <= 15:
+        conditions.append(Customer.telegram_id == int(ref))
+    phone = normalize_phone(ref)
+    if phone is not None:
+        conditions.append(Customer.phone == phone)
+    for condition in conditions:  # in order of precedence
+        found = (
+            await session.exec(select(Customer).where(condition, col(Customer.forgotten_at).is_(None)))
+        ).first()
+        if found is not None:
+            return found
+    return None
+
+
+def refs_for(customer: Customer) -> set[str]:
+    """Every way an order may have named this customer before they were known here."""
+    refs: set[str] = set()
+    if customer.telegram_id is not None:
+        refs.add(str(customer.telegram_id))
+    if customer.phone:
+        refs.update({customer.phone, customer.phone.removeprefix("+")})
+    if customer.member_code:
+        refs.add(customer.member_code)
+    if customer.external_ref:
+        refs.add(customer.external_ref)
+    return refs
+
+
+async def claim_unlinked_orders(session: AsyncSession, *, customer: Customer) -> list[Order]:
+    """Attach orders that named this customer (by a ref) but had no customer; returns them."""
+    refs = refs_for(customer)
+    if not refs:
+        return []
+    result = await session.exec(
+        select(Order)
+        .where(col(Order.customer_id).is_(None), col(Order.customer_ref).in_(refs))
+        .order_by(col(Order.ordered_at))
+        .with_for_update()
+    )
+    orders = list(result.all())
+    for order in orders:
+        order.customer_id = customer.id
+        session.add(order)
+    await session.flush()
+    return orders
+
+
+async def set_phone(session: AsyncSession, *, customer: Customer, phone: str) -> None:
+    customer.phone = phone
+    session.add(customer)
+    await session.flush()
+
+
+async def spend_since(session: AsyncSession, *, customer_id: int, since: datetime, until: datetime) -> int:
+    """Paid order amounts (minor units) of a customer in [since, until)."""
+    statement = select(func.coalesce(func.sum(Order.amount_minor), 0)).where(
+        Order.customer_id == customer_id,
+        Order.status == OrderStatus.PAID,
+        Order.ordered_at >= since,
+        Order.ordered_at < until,
+    )
+    return int((await session.exec(statement)).one())
+
+
+async def order_points(session: AsyncSession, *, order_id: int) -> list[PointsEntry]:
+    result = await session.exec(select(PointsEntry).where(PointsEntry.order_id == order_id))
+    return list(result.all())
+
+
+async def ledger_page(
+    session: AsyncSession, *, customer_id: int, page: int, size: int
+) -> tuple[list[PointsEntry], int]:
+    """Newest entries first: (entries of the page, total count)."""
+    total = (
+        await session.exec(
+            select(func.count()).select_from(PointsEntry).where(PointsEntry.customer_id == customer_id)
+        )
+    ).one()
+    result = await session.exec(
+        select(PointsEntry)
+        .where(PointsEntry.customer_id == customer_id)
+        .order_by(col(PointsEntry.id).desc())
+        .offset(page * size)
+        .limit(size)
+    )
+    return list(result.all()), int(total)
