@@ -91,15 +91,21 @@ def replay_ledger(entries: list[PointsEntry], *, expire_after: timedelta | None)
     `expire` entries only record an expiry that the replay already applies, so they consume nothing.
     A negative entry's moment is its `available_at` (set to the business clock by the writer).
     """
-    lots: list[Lot] = []
-    for entry in sorted(entries, key=lambda e: (e.available_at, e.id or 0)):
-        if entry.delta > 0:
-            expires = entry.available_at + expire_after if expire_after else None
-            lots.append(
-                Lot(entry.id or 0, entry.order_id, entry.delta, entry.available_at, expires, entry.delta)
-            )
-            continue
-        if entry.delta == 0 or entry.kind == "expire":
+    ordered = sorted(entries, key=lambda e: (e.available_at, e.id or 0))
+    lots = [
+        Lot(
+            entry.id or 0,
+            entry.order_id,
+            entry.delta,
+            entry.available_at,
+            entry.available_at + expire_after if expire_after else None,
+            entry.delta,
+        )
+        for entry in ordered
+        if entry.delta > 0
+    ]
+    for entry in ordered:
+        if entry.delta >= 0 or entry.kind == "expire":
             continue
         at = entry.available_at
         wanted = -entry.delta
