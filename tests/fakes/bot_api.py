@@ -166,7 +166,8 @@ class FakeBotApi:
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group", "title": "chat"},
             "from": self._bot_user(),
         }
-        if "reply_markup" in params:
+        # Telegram echoes only inline keyboards; reply keyboards (contact buttons) are not in the message.
+        if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]:
             message["reply_markup"] = params["reply_markup"]
         message.update(extra)
         return message
