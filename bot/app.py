@@ -21,6 +21,7 @@ from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
 from bot.handlers import errors, fallback, loyalty, loyalty_award, onboarding
 from bot.i18n import Templates
+from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import webhooks as loyalty_webhooks
 from bot.settings import Settings
 from bot.text_router import TextRouter
@@ -46,7 +47,7 @@ TEXT_CONSUMERS: list = []
 WEB_ROUTES: list = [loyalty_webhooks.install]
 
 # Functions `schedule(application)` that add repeating jobs to the JobQueue.
-JOBS: list = []
+JOBS: list = [loyalty_expiry.schedule]
 
 
 def build_application(

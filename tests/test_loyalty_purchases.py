@@ -141,3 +141,23 @@ async def test_expiry_is_applied_when_enabled(db, settings):
     assert (await balance(db, expiring, customer.id, NOW + timedelta(days=29))).available == 50
     assert (await balance(db, expiring, customer.id, NOW + timedelta(days=30))).available == 0
     assert (await balance(db, settings, customer.id, NOW + timedelta(days=30))).available == 50
+
+
+async def test_expiry_job_records_expired_lots_once_without_changing_balances(db, settings):
+    from sqlmodel import select
+
+    from bot.loyalty.expiry import record_expiries
+    from storage.models import PointsEntry
+
+    expiring = settings.model_copy(update={"loyalty_expiry_days": 30})
+    customer = await make_customer(db, expiring, 111)
+    later = NOW + timedelta(days=31)
+    assert await record_expiries(db, settings, later) == 0  # expiry off: nothing to record
+    assert await record_expiries(db, expiring, later) == 50
+    assert await record_expiries(db, expiring, later) == 0
+    assert (await balance(db, expiring, customer.id, later)).available == 0
+    async with db.read_session() as session:
+        kinds = (
+            await session.exec(select(PointsEntry.kind).where(PointsEntry.customer_id == customer.id))
+        ).all()
+    assert sorted(kinds) == ["expire", "welcome"]
