@@ -6,7 +6,7 @@ import re
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -55,12 +55,19 @@ async def find_customer(session: AsyncSession, *, ref: str) -> Customer | None:
     phone = normalize_phone(ref)
     if phone is not None:
         conditions.append(Customer.phone == phone)
-    for condition in conditions:  # in order of precedence
-        found = (
-            await session.exec(select(Customer).where(condition, col(Customer.forgotten_at).is_(None)))
-        ).first()
-        if found is not None:
-            return found
+    # One query for all interpretations, then the first match in order of precedence.
+    found = (
+        await session.exec(select(Customer).where(or_(*conditions), col(Customer.forgotten_at).is_(None)))
+    ).all()
+    for condition in (
+        lambda c: c.external_ref == ref,
+        lambda c: c.member_code == ref.upper(),
+        lambda c: ref.isdigit() and c.telegram_id == int(ref),
+        lambda c: phone is not None and c.phone == phone,
+    ):
+        match = next((customer for customer in found if condition(customer)), None)
+        if match is not None:
+            return match
     return None
 
 

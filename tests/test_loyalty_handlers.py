@@ -198,3 +198,19 @@ async def test_customers_cannot_award(harness):
     assert "shop team" in harness.last_text_to(NORA)
     async with harness.db.read_session() as session:
         assert (await session.exec(Order.__table__.select())).all() == []
+
+
+async def test_history_button_past_the_end_shows_the_last_page(harness):
+    await start(harness, NORA)
+    await harness.send(updates.callback(NORA, "loy:h:999"))
+    edit = harness.api.sent("editMessageText", chat_id=NORA.id)[-1]
+    assert "page 1 of 1" in edit.text and "Welcome bonus" in edit.text
+
+
+async def test_award_still_confirms_when_the_customer_blocked_the_bot(harness):
+    from tests.fakes.bot_api import blocked_by_user
+
+    stored = await start(harness, NORA)
+    harness.api.fail("sendMessage", blocked_by_user(), chat_id=NORA.id)
+    await harness.send(updates.command(MERCHANT, f"/award {stored.member_code} 12 B-1"))
+    assert "12 points for Nora" in harness.last_text_to(MERCHANT)

@@ -107,7 +107,12 @@ async def show_history(update: Update, context: BotContext) -> None:
         entries, total = await store.ledger_page(
             session, customer_id=customer.id, page=page, size=HISTORY_PAGE
         )
-    pages = max(1, -(-total // HISTORY_PAGE))
+        pages = max(1, -(-total // HISTORY_PAGE))
+        if page >= pages:  # a stale or forged button: show the last page
+            page = pages - 1
+            entries, _ = await store.ledger_page(
+                session, customer_id=customer.id, page=page, size=HISTORY_PAGE
+            )
     locale = customer.locale
     nav = []
     if page > 0:

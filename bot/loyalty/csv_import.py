@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.loyalty import purchases, rules
 from bot.settings import Settings
 from storage.db import Database
@@ -42,6 +44,7 @@ REASONS = {
     "status": "status must be paid, refunded or cancelled",
 }
 PROGRESS_MIN_ROWS = 1000
+BATCH_ROWS = 200
 
 
 class CsvFormatError(Exception):
@@ -104,13 +107,14 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
 
 
 async def import_row(
-    db: Database,
+    session: AsyncSession,
     settings: Settings,
     now: datetime,
     row: dict[str, str],
     report: ImportReport,
-    notify: Callable[[purchases.OrderOutcome], Awaitable[object]] | None,
-) -> None:
+) -> purchases.OrderOutcome | None:
+    """Import one row inside the batch's transaction. Every BadOrder is raised before anything is
+    written, so a bad row leaves the batch intact."""
     status = STATUSES.get(row.get("status", "").lower())
     if status is None:
         raise purchases.BadOrder("status")
@@ -123,34 +127,32 @@ async def import_row(
         ordered_at = parse_moment(row["created_at"], settings)
     except ValueError:
         raise purchases.BadOrder("date") from None
-    async with db.session() as session:
-        existing = await get_order(session, external_id=row["order_id"].strip())
-        if existing is not None and status != OrderStatus.PAID:
-            outcome = await purchases.reverse_order(
-                session, settings=settings, now=now, external_id=existing.external_id, status=status
-            )
-            report.reversed += int(outcome.changed)
-            report.duplicates += int(not outcome.changed)
-            return
-        result = await purchases.ingest_order(
-            session,
-            settings=settings,
-            now=now,
-            external_id=row["order_id"],
-            amount_minor=amount,
-            ordered_at=ordered_at,
-            customer_ref=row["customer"],
-            source="csv",
-            status=status,
+    existing = await get_order(session, external_id=row["order_id"].strip())
+    if existing is not None and status != OrderStatus.PAID:
+        outcome = await purchases.reverse_order(
+            session, settings=settings, now=now, external_id=existing.external_id, status=status
         )
+        report.reversed += int(outcome.changed)
+        report.duplicates += int(not outcome.changed)
+        return None
+    result = await purchases.ingest_order(
+        session,
+        settings=settings,
+        now=now,
+        external_id=row["order_id"],
+        amount_minor=amount,
+        ordered_at=ordered_at,
+        customer_ref=row["customer"],
+        source="csv",
+        status=status,
+    )
     if not result.created:
         report.duplicates += 1
-        return
+        return None
     report.imported += 1
     report.unlinked += int(result.customer_id is None)
     report.points += result.points
-    if notify is not None:
-        await notify(result)
+    return result
 
 
 async def import_orders(
@@ -162,15 +164,29 @@ async def import_orders(
     progress: TextIO | None = sys.stderr,
     notify: Callable[[purchases.OrderOutcome], Awaitable[object]] | None = None,
 ) -> ImportReport:
-    """Import every good row of the file; raises CsvFormatError when the file itself is unusable."""
+    """Import every good row of the file; raises CsvFormatError when the file itself is unusable.
+
+    Rows are committed in batches (one transaction each) so a large file does not pay a commit per row,
+    while the bot, sharing the database, waits at most one batch for the write lock.
+    """
     rows = read_rows(path)
     report = ImportReport()
     bar = Progress(len(rows), progress)
-    for done, (line, row) in enumerate(rows, start=1):
-        try:
-            await import_row(db, settings, now, row, report, notify)
-        except (purchases.BadOrder, ValueError) as error:
-            reason = error.reason if isinstance(error, purchases.BadOrder) else str(error)
-            report.errors.append((line, REASONS.get(reason, reason)))
-        bar.update(done)
+    for first in range(0, len(rows), BATCH_ROWS):
+        batch = rows[first : first + BATCH_ROWS]
+        outcomes = []
+        async with db.session() as session:
+            for line, row in batch:
+                try:
+                    outcome = await import_row(session, settings, now, row, report)
+                except (purchases.BadOrder, ValueError) as error:
+                    reason = error.reason if isinstance(error, purchases.BadOrder) else str(error)
+                    report.errors.append((line, REASONS.get(reason, reason)))
+                    continue
+                if outcome is not None:
+                    outcomes.append(outcome)
+        if notify is not None:
+            for outcome in outcomes:
+                await notify(outcome)
+        bar.update(first + len(batch))
     return report
