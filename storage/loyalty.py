@@ -104,6 +104,19 @@ async def claim_unlinked_orders(session: AsyncSession, *, customer: Customer) ->
     return orders
 
 
+async def remember_external_ref(session: AsyncSession, *, customer_id: int, ref: str) -> bool:
+    """Store the shop's id for this customer unless they have one or another customer holds it."""
+    taken = (await session.exec(select(Customer.id).where(Customer.external_ref == ref))).first()
+    if taken is not None:
+        return False
+    result = await session.execute(
+        update(Customer)
+        .where(col(Customer.id) == customer_id, col(Customer.external_ref).is_(None))
+        .values(external_ref=ref)
+    )
+    return result.rowcount == 1
+
+
 async def set_phone(session: AsyncSession, *, customer: Customer, phone: str) -> None:
     customer.phone = phone
     session.add(customer)

@@ -185,3 +185,17 @@ async def test_unconfigured_shop_is_refused(harness, base_url):
         update={"woocommerce_webhook_secret": None}
     )
     assert (await woo(base_url, {"id": 1}))[0] == 503
+
+
+async def test_shop_customer_id_learned_from_a_phone_match_links_earlier_orders(harness, base_url):
+    no_phone = {**shopify_order(6001, "30.00", None), "customer": {"id": 99}}
+    assert await shopify(base_url, no_phone) == (200, "recorded")
+    cid = await joined_with_phone(harness, "+966500000009")
+    assert await shopify(
+        base_url,
+        {**shopify_order(6002, "20.00", "+966500000009"), "customer": {"id": 99, "phone": "+966500000009"}},
+    ) == (200, "recorded")
+    settings = harness.app.bot_data["settings"]
+    assert (await balance(harness.db, settings, cid, harness.clock.now())).pending == 50
+    async with harness.db.read_session() as session:
+        assert (await get_order(session, external_id="6001")).customer_id == cid

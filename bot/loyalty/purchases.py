@@ -139,11 +139,16 @@ async def ingest_order(
     ordered_at: datetime,
     customer_id: int | None = None,
     customer_ref: str | None = None,
+    shop_customer_ref: str | None = None,
     source: str = "manual",
     currency: str | None = None,
     status: str = OrderStatus.PAID,
 ) -> OrderOutcome:
-    """Record a shop order once and award its points to its customer (if known); raises BadOrder."""
+    """Record a shop order once and award its points to its customer (if known); raises BadOrder.
+
+    `shop_customer_ref` is the shop's own id for the customer: when the order's customer is known here
+    (e.g. by phone) it is remembered, and earlier orders filed under it are linked too.
+    """
     external_id = external_id.strip()
     currency = (currency or settings.currency).upper()
     _validate(
@@ -177,6 +182,13 @@ async def ingest_order(
         outcome = OrderOutcome(order, True, None, 0, None, None)
     else:
         outcome = await award_order_points(session, settings=settings, order=order, customer_id=customer_id)
+        if shop_customer_ref and await store.remember_external_ref(
+            session, customer_id=customer_id, ref=shop_customer_ref
+        ):
+            customer = await session.get(Customer, customer_id)
+            if customer is not None:
+                await session.refresh(customer)  # the update above bypassed the identity map
+                await link_customer(session, settings=settings, customer=customer)
     for listener in ORDER_LISTENERS:
         await listener(session, outcome)
     return outcome

@@ -40,6 +40,7 @@ class ShopEvent:
     currency: str = ""
     ordered_at: str = ""
     customer_ref: str | None = None
+    shop_customer: str | None = None  # e.g. "shopify:88", learned for customers matched by phone
     status: str = OrderStatus.REFUNDED
 
 
@@ -65,9 +66,8 @@ def shopify_event(topic: str, payload: dict[str, Any]) -> ShopEvent:
     ):
         customer = payload.get("customer") or {}
         billing = payload.get("billing_address") or {}
-        ref = _phone(payload.get("phone"), customer.get("phone"), billing.get("phone"))
-        if ref is None and customer.get("id"):
-            ref = f"shopify:{customer['id']}"
+        shop_customer = f"shopify:{customer['id']}" if customer.get("id") else None
+        ref = _phone(payload.get("phone"), customer.get("phone"), billing.get("phone")) or shop_customer
         return ShopEvent(
             "ingest",
             order_id=order_id,
@@ -75,6 +75,7 @@ def shopify_event(topic: str, payload: dict[str, Any]) -> ShopEvent:
             currency=str(payload.get("currency") or ""),
             ordered_at=str(payload.get("processed_at") or payload["created_at"]),
             customer_ref=ref,
+            shop_customer=shop_customer,
         )
     return ShopEvent("ignore")
 
@@ -86,9 +87,8 @@ def woocommerce_event(topic: str, payload: dict[str, Any]) -> ShopEvent:
         return ShopEvent("reverse", order_id=order_id, status=status)
     if topic in ("order.created", "order.updated") and status in ("processing", "completed"):
         billing = payload.get("billing") or {}
-        ref = _phone(billing.get("phone"))
-        if ref is None and payload.get("customer_id"):
-            ref = f"woocommerce:{payload['customer_id']}"
+        shop_customer = f"woocommerce:{payload['customer_id']}" if payload.get("customer_id") else None
+        ref = _phone(billing.get("phone")) or shop_customer
         return ShopEvent(
             "ingest",
             order_id=order_id,
@@ -96,6 +96,7 @@ def woocommerce_event(topic: str, payload: dict[str, Any]) -> ShopEvent:
             currency=str(payload.get("currency") or ""),
             ordered_at=str(payload.get("date_paid_gmt") or payload["date_created_gmt"]),
             customer_ref=ref,
+            shop_customer=shop_customer,
         )
     return ShopEvent("ignore")
 
@@ -136,6 +137,7 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
             amount_minor=amount,
             ordered_at=_moment(event.ordered_at),
             customer_ref=event.customer_ref,
+            shop_customer_ref=event.shop_customer,
             source=source,
             currency=event.currency or None,
         )
