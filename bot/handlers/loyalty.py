@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import secrets
 from datetime import timedelta
 
-import qrcode
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -20,6 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import BotContext
 from bot.i18n import normalize_locale
 from bot.loyalty import purchases, rules
+from bot.loyalty.card import qr_png
 from bot.loyalty.notify import tell_points_earned
 from bot.loyalty.rewards import NotEnoughPoints, redeem
 from bot.replies import edit_or_reply, reply
@@ -75,7 +74,10 @@ async def show_balance(update: Update, context: BotContext) -> None:
     async with context.db.read_session() as session:
         current = await purchases.balance(session, settings=settings, customer_id=customer.id, now=now)
         spend = await store.spend_since(
-            session, customer_id=customer.id, since=now - timedelta(days=rules.TIER_WINDOW_DAYS), until=now
+            session,
+            customer_id=customer.id,
+            since=now - timedelta(days=rules.TIER_WINDOW_DAYS),
+            until=now + timedelta(seconds=1),
         )
     tier = rules.tier_for(tiers, spend, settings.currency_exponent)
     upcoming = rules.next_tier(tiers, tier)
@@ -252,15 +254,6 @@ async def confirm_redeem(update: Update, context: BotContext) -> None:
     await edit_or_reply(
         update, context, "loyalty/redeemed.html", locale=locale, reward=reward, code=coupon.code, left=left
     )
-
-
-def qr_png(data: str) -> io.BytesIO:
-    image = qrcode.make(data, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    buffer.seek(0)
-    buffer.name = "card.png"
-    return buffer
 
 
 async def show_card(update: Update, context: BotContext) -> None:
