@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, check_run_settings, load_settings
 
 EXIT_BAD_SETTINGS = 2
 
@@ -43,11 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
+        if args.command == "run":
+            check_run_settings(settings, webhook=args.webhook)
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         # httpx logs every Bot API call at INFO, token included in the URL.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         if args.command == "run":
             from bot.runner import serve
 

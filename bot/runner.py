@@ -10,19 +10,10 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, check_run_settings
 from bot.web import TELEGRAM_WEBHOOK_PATH
 
 logger = logging.getLogger(__name__)
-
-
-def check_run_settings(settings: Settings, *, webhook: bool) -> None:
-    if settings.bot_token is None:
-        raise SettingsError("setting BOT_TOKEN is missing: get one from @BotFather")
-    if webhook and settings.webhook_url is None:
-        raise SettingsError("setting WEBHOOK_URL is missing: the public https URL Telegram should call")
-    if webhook and settings.port is None:
-        raise SettingsError("setting PORT is missing: the port the webhook server listens on")
 
 
 async def serve(settings: Settings, *, webhook: bool) -> None:

@@ -130,3 +130,13 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as error:
         raise SettingsError(describe_validation_error(error)) from None
+
+
+def check_run_settings(settings: Settings, *, webhook: bool) -> None:
+    """Settings that are optional for `migrate` but required to run the bot."""
+    if settings.bot_token is None or not settings.bot_token.get_secret_value():
+        raise SettingsError("setting BOT_TOKEN is missing: get one from @BotFather")
+    if webhook and settings.webhook_url is None:
+        raise SettingsError("setting WEBHOOK_URL is missing: the public https URL Telegram should call")
+    if webhook and settings.port is None:
+        raise SettingsError("setting PORT is missing: the port the webhook server listens on")

@@ -63,7 +63,7 @@ def postgres_url() -> str:
     ]
 )
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty, migrated database on each backend."""
+    """The URL of a migrated database on each backend (the `db` fixture also empties PostgreSQL)."""
     if request.param == "sqlite":
         path = tmp_path / "engagement.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
