@@ -158,6 +158,8 @@ async def test_award_without_order_id_uses_the_message_and_telegram_id(harness):
     await harness.send(updates.command(MERCHANT, f"/award {NORA.id} 10"))
     assert "10 points for Nora" in harness.last_text_to(MERCHANT)
     assert "tg-" in harness.last_text_to(MERCHANT)
+    note = harness.last_text_to(NORA)
+    assert "You earned <b>10 points</b>" in note and "become available on 2026-03-29" in note
 
 
 async def test_award_for_phone_not_yet_in_telegram_is_kept_then_linked(harness):
