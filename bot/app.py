@@ -19,9 +19,10 @@ from telegram.request import BaseRequest
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
-from bot.handlers import errors, fallback, onboarding
+from bot.handlers import errors, fallback, onboarding, surveys
 from bot.i18n import Templates
 from bot.settings import Settings
+from bot.surveys import jobs as survey_jobs
 from bot.text_router import TextRouter
 from bot.web import WebServer, build_web_app
 from storage.db import Database
@@ -33,17 +34,22 @@ logger = logging.getLogger(__name__)
 # specific handlers come before general ones, and `fallback` (unknown commands, stickers) comes last.
 FEATURES = [
     onboarding,  # /start, /help, /language, /stop, /forgetme, block tracking
+    surveys,  # /survey, score buttons, Skip
     fallback,  # must stay last
 ]
 
 # Free text goes to these consumers in this order; the first that accepts it ends the search.
-TEXT_CONSUMERS: list = []
+TEXT_CONSUMERS: list = [
+    surveys.consume_survey_reason,  # the "why?" right after a survey score
+]
 
 # Functions that add HTTP routes to the bot's web server (shop webhooks and the like).
 WEB_ROUTES: list = []
 
 # Functions `schedule(application)` that add repeating jobs to the JobQueue.
-JOBS: list = []
+JOBS: list = [
+    survey_jobs.schedule,  # CSAT after purchases, periodic NPS
+]
 
 
 def build_application(
