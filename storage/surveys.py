@@ -170,18 +170,37 @@ async def due_purchase_csat(
 
 
 async def due_periodic_nps(
-    session: AsyncSession, *, active_since: datetime, surveyed_since: datetime, limit: int
+    session: AsyncSession,
+    *,
+    active_since: datetime,
+    surveyed_since: datetime,
+    quiet_since: datetime,
+    csat_pending_since: datetime | None,
+    limit: int,
 ) -> list[int]:
-    """Customers who ordered since `active_since` and have had no NPS since `surveyed_since`."""
-    ordered_recently = exists().where(
-        Order.customer_id == Customer.id, Order.status == OrderStatus.PAID, Order.ordered_at >= active_since
+    """Customers who ordered since `active_since` and have had no NPS since `surveyed_since`.
+
+    An NPS never lands next to a CSAT: customers with any survey since `quiet_since`, or an order since
+    `csat_pending_since` (its CSAT comes first), wait for a later sweep.
+    """
+
+    def paid_order_since(moment: datetime):
+        return exists().where(
+            Order.customer_id == Customer.id, Order.status == OrderStatus.PAID, Order.ordered_at > moment
+        )
+
+    any_recent_survey = exists().where(
+        Survey.customer_id == Customer.id, col(Survey.state).in_(COUNTED_STATES), Survey.sent_at > quiet_since
     )
-    statement = (
-        select(Customer.id)
-        .where(_contactable(), ordered_recently, ~_surveyed_since(SurveyKind.NPS, surveyed_since))
-        .order_by(col(Customer.id))
-        .limit(limit)
-    )
+    conditions = [
+        _contactable(),
+        paid_order_since(active_since),
+        ~_surveyed_since(SurveyKind.NPS, surveyed_since),
+        ~any_recent_survey,
+    ]
+    if csat_pending_since is not None:
+        conditions.append(~paid_order_since(csat_pending_since))
+    statement = select(Customer.id).where(*conditions).order_by(col(Customer.id)).limit(limit)
     return list((await session.exec(statement)).all())
 
 

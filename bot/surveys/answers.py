@@ -70,6 +70,7 @@ async def answer(env: Env, *, telegram_id: int, survey_id: int, score: int) -> T
             delta=settings.survey_reward_points,
             kind="survey",
             key=f"survey:{survey.id}",
+            available_at=now,
         ):
             reward = settings.survey_reward_points
     return Tap(TapStatus.ANSWERED, survey, customer, reward)

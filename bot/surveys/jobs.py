@@ -26,8 +26,8 @@ async def sweep(context: BotContext) -> Counter:
     settings = env.settings
     now = env.clock.now()
     outcomes: Counter = Counter()
+    due_before = now - timedelta(hours=settings.survey_csat_delay_hours)
     if settings.survey_csat_delay_hours > 0:
-        due_before = now - timedelta(hours=settings.survey_csat_delay_hours)
         async with env.db.read_session() as session:
             orders = await store.due_purchase_csat(
                 session,
@@ -47,6 +47,8 @@ async def sweep(context: BotContext) -> Counter:
                 session,
                 active_since=now - timedelta(days=settings.survey_nps_active_days),
                 surveyed_since=now - timedelta(days=interval),
+                quiet_since=now - timedelta(days=settings.survey_validity_days),
+                csat_pending_since=due_before if settings.survey_csat_delay_hours > 0 else None,
                 limit=settings.survey_sweep_batch,
             )
         for customer_id in customer_ids:
