@@ -205,3 +205,38 @@ async def test_no_reward_by_default(harness):
     async with harness.db.read_session() as session:
         balance = await points_balance(session, customer_id=customer_id, now=harness.clock.now())
     assert balance.available == 0
+
+
+async def test_awaited_reason_survives_a_restart(harness, settings, bot_api, clock):
+    from bot.app import build_application
+    from tests.fakes.bot_api import FakeRequest
+    from tests.harness import Harness
+
+    customer_id = await started(harness, JOHN)
+    await survey_now(harness, customer_id, "nps")
+    await tap(harness, JOHN, score_data(harness, JOHN)["2"])
+    # A fresh application over the same database: nothing of the first one's memory is left.
+    application = build_application(
+        settings, request=FakeRequest(bot_api), db=harness.db, clock=clock, migrate=False
+    )
+    await application.initialize()
+    await application.post_init(application)
+    try:
+        restarted = Harness(application, bot_api, clock)
+        await restarted.send(updates.message(JOHN, "Too expensive"))
+        assert "Thank you for your feedback" in restarted.last_text_to(JOHN)
+    finally:
+        await application.shutdown()
+    assert (await responses(harness))[0].reason == "Too expensive"
+    assert "Too expensive" in harness.last_text_to(MERCHANT)
+
+
+async def test_forgetme_erases_the_reason_but_keeps_the_score(harness):
+    customer_id = await started(harness, JOHN)
+    await survey_now(harness, customer_id, "csat")
+    await tap(harness, JOHN, score_data(harness, JOHN)["4"])
+    await harness.send(updates.message(JOHN, "My name is John Doe"))
+    await harness.send(updates.command(JOHN, "/forgetme"))
+    await harness.send(updates.callback(JOHN, "forget:yes"))
+    (response,) = await responses(harness)
+    assert response.reason is None and response.score == 4

@@ -61,7 +61,10 @@ async def tap_score(update: Update, context: BotContext) -> None:
     locale = tap.customer.locale
     if tap.status == TapStatus.CLOSED:
         await toast(update, context, "surveys/closed.html")
-        await edit_or_reply(update, context, "surveys/closed.html", locale=locale)
+        try:  # take the dead buttons away; the toast already told the customer
+            await edit_or_reply(update, context, "surveys/closed.html", locale=locale)
+        except TelegramError:
+            logger.debug("Could not close survey %s's message", tap.survey.id, exc_info=True)
         return
     await query.answer()
     await edit_or_reply(
