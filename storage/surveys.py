@@ -85,7 +85,10 @@ async def mark_sent(session: AsyncSession, *, survey_id: int, chat_id: int, mess
 
 
 async def mark_failed(session: AsyncSession, *, survey_id: int) -> None:
-    await session.execute(update(Survey).where(Survey.id == survey_id).values(state=SurveyState.FAILED))
+    """Nothing reached the customer: the survey stops counting, and its order may be surveyed on a retry."""
+    await session.execute(
+        update(Survey).where(Survey.id == survey_id).values(state=SurveyState.FAILED, order_id=None)
+    )
 
 
 async def lock_survey(session: AsyncSession, *, survey_id: int) -> Survey | None:

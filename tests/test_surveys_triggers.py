@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.surveys.jobs import sweep
 from bot.surveys.service import Outcome, request_survey
 from storage.orders import refund_order
 from tests.conftest import MERCHANT
 from tests.fakes import updates
-from tests.fakes.bot_api import blocked_by_user
+from tests.fakes.bot_api import ApiError, blocked_by_user
 from tests.surveys_support import (
     AMIRA,
     JOHN,
@@ -109,6 +111,22 @@ async def test_blocked_bot_marks_customer_unreachable_and_does_not_count(harness
     assert await survey_now(harness, customer_id, "nps") == Outcome.SENT
 
 
+async def test_a_failed_purchase_csat_is_retried_by_the_next_sweep(harness):
+    customer_id = await started(harness, JOHN)
+    order_id = await order(harness, customer_id, "A-1", harness.clock.now() - timedelta(hours=25))
+    harness.api.fail("sendMessage", ApiError(400, "Bad Request: chat not found"), chat_id=JOHN.id)
+    assert (await sweep(job_context(harness)))[Outcome.FAILED] == 1
+    assert (await customer_of(harness, JOHN)).reachable is True
+    harness.clock.advance(minutes=15)
+    assert (await sweep(job_context(harness)))[Outcome.SENT] >= 1
+    assert [
+        (survey.state, survey.order_id) for survey in await surveys(harness) if survey.kind == "csat"
+    ] == [
+        ("failed", None),
+        ("sent", order_id),
+    ]
+
+
 async def test_unknown_customer_is_reported_not_raised(harness):
     assert await request_survey(harness.app, customer_id=4242, kind="nps", trigger="faq") == Outcome.UNKNOWN
 
@@ -166,6 +184,7 @@ async def test_customers_cannot_send_surveys(harness):
     assert await surveys(harness) == []
 
 
+@pytest.mark.filterwarnings("ignore:Tasks created via:UserWarning")  # the test app is not "running"
 async def test_merchant_surveys_everyone_who_may_be_surveyed(harness):
     for user in (JOHN, AMIRA, LEE):
         await started(harness, user)
