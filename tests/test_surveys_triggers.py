@@ -198,3 +198,15 @@ async def test_merchant_surveys_everyone_who_may_be_surveyed(harness):
     assert "1 sent, 1 skipped" in done.text and "0 failed" in done.text
     assert len(questions_to(harness, JOHN)) == 1 and len(questions_to(harness, AMIRA)) == 1
     assert questions_to(harness, LEE) == []
+
+
+async def test_ces_can_be_queued_for_later_on_the_job_queue(harness):
+    from bot.surveys.jobs import request_survey_later
+
+    customer_id = await started(harness, JOHN)
+    request_survey_later(harness.app, customer_id=customer_id, kind="ces", trigger="handoff")
+    (job,) = harness.app.job_queue.get_jobs_by_name(f"survey-ces-{customer_id}")
+    assert questions_to(harness, JOHN) == []
+    await job.run(harness.app)
+    assert "How easy" in questions_to(harness, JOHN)[-1]
+    assert [(survey.kind, survey.trigger) for survey in await surveys(harness)] == [("ces", "handoff")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 from telegram.ext import Application
 
@@ -16,6 +17,8 @@ from storage.models import SurveyKind, SurveyTrigger
 
 logger = logging.getLogger(__name__)
 
+# A CES asks about a conversation that just ended; give the customer a moment to read the answer first.
+CES_DELAY = timedelta(minutes=5)
 # A purchase is still surveyed if the bot was down when its CSAT fell due, but not days later.
 CSAT_CATCH_UP = timedelta(days=3)
 
@@ -74,6 +77,30 @@ async def _send(
 async def sweep_job(context: BotContext) -> None:
     """JobQueue callback."""
     await sweep(context)
+
+
+def request_survey_later(
+    source: Any, *, customer_id: int, kind: str, trigger: str, delay: timedelta = CES_DELAY
+) -> None:
+    """Queue `request_survey` to run after `delay` (e.g. a CES a few minutes after an FAQ answer).
+
+    `source` is a BotContext or the Application. The queue is PTB's JobQueue, kept in memory: a survey queued
+    just before a restart is dropped, which costs one optional question, never a duplicate.
+    """
+    job_queue = source.job_queue
+    job_queue.run_once(
+        _delayed_survey,
+        when=delay,
+        data={"customer_id": customer_id, "kind": kind, "trigger": trigger},
+        name=f"survey-{kind}-{customer_id}",
+        job_kwargs={"misfire_grace_time": 3600},
+    )
+
+
+async def _delayed_survey(context: BotContext) -> None:
+    """JobQueue callback of request_survey_later."""
+    data = context.job.data
+    await _send(context, data["customer_id"], data["kind"], data["trigger"])
 
 
 def schedule(application: Application) -> None:
