@@ -161,7 +161,7 @@ async def test_merchant_sends_a_survey_by_telegram_id(harness):
     assert "NPS survey sent to أميرة" in harness.last_text_to(MERCHANT)
     assert "ما مدى احتمال أن توصي" in harness.last_text_to(AMIRA)
     await harness.send(updates.command(MERCHANT, f"/survey NPS {AMIRA.id}"))
-    assert "already got a NPS survey in the last 30 days" in harness.last_text_to(MERCHANT)
+    assert "was already sent the NPS survey in the last 30 days" in harness.last_text_to(MERCHANT)
     assert len(questions_to(harness, AMIRA)) == 1
 
 
