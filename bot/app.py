@@ -19,11 +19,12 @@ from telegram.request import BaseRequest
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
-from bot.handlers import errors, fallback, loyalty, loyalty_award, onboarding
+from bot.handlers import errors, fallback, loyalty, loyalty_award, onboarding, surveys
 from bot.i18n import Templates
 from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import webhooks as loyalty_webhooks
 from bot.settings import Settings
+from bot.surveys import jobs as survey_jobs
 from bot.text_router import TextRouter
 from bot.web import WebServer, build_web_app
 from storage.db import Database
@@ -35,19 +36,25 @@ logger = logging.getLogger(__name__)
 # specific handlers come before general ones, and `fallback` (unknown commands, stickers) comes last.
 FEATURES = [
     onboarding,  # /start, /help, /language, /stop, /forgetme, block tracking
+    surveys,  # /survey, score buttons, Skip
     loyalty,  # /balance, /history, /rewards, /card, /phone, shared contacts
     loyalty_award,  # /award (merchants)
     fallback,  # must stay last
 ]
 
 # Free text goes to these consumers in this order; the first that accepts it ends the search.
-TEXT_CONSUMERS: list = []
+TEXT_CONSUMERS: list = [
+    surveys.consume_survey_reason,  # the "why?" right after a survey score
+]
 
 # Functions that add HTTP routes to the bot's web server (shop webhooks and the like).
 WEB_ROUTES: list = [loyalty_webhooks.install]
 
 # Functions `schedule(application)` that add repeating jobs to the JobQueue.
-JOBS: list = [loyalty_expiry.schedule]
+JOBS: list = [
+    survey_jobs.schedule,  # CSAT after purchases, periodic NPS
+    loyalty_expiry.schedule,  # record expired points (only when LOYALTY_EXPIRY_DAYS is set)
+]
 
 
 def build_application(

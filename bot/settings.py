@@ -38,6 +38,25 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
 
+    # --- surveys ---
+    # A survey's buttons work for this many days after it was sent; later taps are told it has closed.
+    survey_validity_days: int = Field(default=7, ge=1)
+    # A customer gets at most one survey of each type per this many days (all triggers, /survey included).
+    survey_throttle_days: int = Field(default=30, ge=0)
+    # CSAT goes out this many hours after a paid order; 0 turns the purchase trigger off.
+    survey_csat_delay_hours: int = Field(default=24, ge=0)
+    # NPS goes to customers who ordered in the last survey_nps_active_days, at most once per
+    # survey_nps_interval_days; an interval of 0 turns the periodic NPS off.
+    survey_nps_interval_days: int = Field(default=90, ge=0)
+    survey_nps_active_days: int = Field(default=90, ge=1)
+    # How long the "why?" question waits for a free-text reason (never past the survey's validity).
+    survey_reason_hours: int = Field(default=24, ge=1)
+    # Points for answering a survey; 0 = no reward.
+    survey_reward_points: int = Field(default=0, ge=0)
+    # How often the trigger sweep runs, and how many surveys one sweep may send at most.
+    survey_sweep_minutes: int = Field(default=15, ge=1)
+    survey_sweep_batch: int = Field(default=100, ge=1)
+
     # --- loyalty ---
     # Points earned per whole currency unit spent, before the tier multiplier (fractions are rounded down).
     loyalty_points_per_unit: Decimal = Field(default=Decimal(1), ge=0, le=1000)

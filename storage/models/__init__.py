@@ -3,6 +3,17 @@
 from storage.models.customers import Customer
 from storage.models.orders import Order, OrderStatus
 from storage.models.points import Coupon, PointsEntry
-from storage.models.surveys import SurveyKind, SurveyResponse
+from storage.models.surveys import Survey, SurveyKind, SurveyResponse, SurveyState, SurveyTrigger
 
-__all__ = ["Coupon", "Customer", "Order", "OrderStatus", "PointsEntry", "SurveyKind", "SurveyResponse"]
+__all__ = [
+    "Coupon",
+    "Customer",
+    "Order",
+    "OrderStatus",
+    "PointsEntry",
+    "Survey",
+    "SurveyKind",
+    "SurveyResponse",
+    "SurveyState",
+    "SurveyTrigger",
+]

@@ -1,0 +1,201 @@
+"""Surveys: one-tap score buttons, the "why?" follow-up (text or Skip), and the merchant's /survey command."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.merchants import merchant_only
+from bot.replies import edit_or_reply, reply, user_locale
+from bot.surveys import answers
+from bot.surveys.answers import TapStatus
+from bot.surveys.service import (
+    SCALES,
+    SCORE_PREFIX,
+    SKIP_PREFIX,
+    Outcome,
+    env_of,
+    request_survey,
+    skip_keyboard,
+)
+from storage import surveys as store
+from storage.customers import get_customer, get_customer_by_id
+from storage.models import SurveyKind, SurveyTrigger
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_COMMANDS: tuple[str, ...] = ()
+MERCHANT_COMMANDS = ("survey",)
+
+SCORE_DATA = re.compile(rf"^{SCORE_PREFIX}:(\d+):(\d+)$")
+SKIP_DATA = re.compile(rf"^{SKIP_PREFIX}:(\d+)$")
+ALL = "all"
+SKIPPED = (Outcome.THROTTLED, Outcome.OPTED_OUT, Outcome.UNREACHABLE, Outcome.UNKNOWN, Outcome.DUPLICATE)
+
+
+async def toast(update: Update, context: BotContext, template: str) -> None:
+    """Answer a button tap with a short notice that leaves the message as it is."""
+    locale = await user_locale(context, update.effective_user)
+    await update.callback_query.answer(context.templates.text(locale, template))
+
+
+async def tap_score(update: Update, context: BotContext) -> None:
+    """Record the tapped score once, then ask why (with a Skip button)."""
+    query = update.callback_query
+    match = SCORE_DATA.match(query.data or "")
+    survey_id, score = int(match.group(1)), int(match.group(2))
+    env = env_of(context)
+    tap = await answers.answer(env, telegram_id=query.from_user.id, survey_id=survey_id, score=score)
+    if tap.status == TapStatus.UNAVAILABLE:
+        await toast(update, context, "surveys/unavailable.html")
+        return
+    if tap.status == TapStatus.DUPLICATE:
+        await toast(update, context, "surveys/already_answered.html")
+        return
+    locale = tap.customer.locale
+    if tap.status == TapStatus.CLOSED:
+        await toast(update, context, "surveys/closed.html")
+        try:  # take the dead buttons away; the toast already told the customer
+            await edit_or_reply(update, context, "surveys/closed.html", locale=locale)
+        except TelegramError:
+            logger.debug("Could not close survey %s's message", tap.survey.id, exc_info=True)
+        return
+    await query.answer()
+    await edit_or_reply(
+        update,
+        context,
+        "surveys/ask_reason.html",
+        locale=locale,
+        reply_markup=skip_keyboard(env, locale, tap.survey),
+        score=score,
+        top=SCALES[tap.survey.kind][1],
+        reward=tap.reward,
+    )
+    await answers.alert_merchants(env, "surveys/alert.html", survey=tap.survey, customer=tap.customer)
+
+
+async def tap_skip(update: Update, context: BotContext) -> None:
+    """Close the "why?" without a reason and thank the customer."""
+    query = update.callback_query
+    survey_id = int(SKIP_DATA.match(query.data or "").group(1))
+    env = env_of(context)
+    closed = await answers.close_reason(env, telegram_id=query.from_user.id, reason=None, survey_id=survey_id)
+    if closed is None:
+        await toast(update, context, "surveys/already_answered.html")
+        return
+    survey, customer = closed
+    await query.answer()
+    await edit_or_reply(update, context, "surveys/thanks.html", locale=customer.locale)
+    await answers.alert_merchants(env, "surveys/alert_skipped.html", survey=survey, customer=customer)
+
+
+async def consume_survey_reason(update: Update, context: BotContext) -> bool:
+    """Free text right after a score is the reason for it; anything else is not for surveys."""
+    message = update.effective_message
+    if message is None or message.text is None or update.effective_user is None:
+        return False
+    env = env_of(context)
+    closed = await answers.close_reason(env, telegram_id=update.effective_user.id, reason=message.text)
+    if closed is None:
+        return False
+    survey, customer = closed
+    await reply(update, context, "surveys/thanks.html", locale=customer.locale)
+    if survey.chat_id is not None and survey.message_id is not None:
+        try:  # the Skip button no longer applies
+            await context.bot.edit_message_reply_markup(survey.chat_id, survey.message_id, reply_markup=None)
+        except TelegramError:
+            logger.debug("Could not remove the Skip button of survey %s", survey.id, exc_info=True)
+    reason = message.text.strip()[: answers.REASON_MAX_CHARS]
+    await answers.alert_merchants(
+        env, "surveys/alert_reason.html", survey=survey, customer=customer, reason=reason
+    )
+    return True
+
+
+async def resolve_target(session, target: str) -> list[int] | None:
+    """Customer ids a /survey target names ("all" or a Telegram id); None when it is not a target at all.
+
+    Member codes (loyalty) slot in here as one more branch.
+    """
+    if target.lower() == ALL:
+        return await store.contactable_customer_ids(session)
+    if target.isdigit():
+        customer = await get_customer(session, telegram_id=int(target))
+        return [customer.id] if customer is not None else []
+    return None
+
+
+@merchant_only
+async def send_survey(update: Update, context: BotContext) -> None:
+    """/survey <nps|csat|ces> <telegram id|all>: send a survey now, within the usual throttle."""
+    args = context.args or []
+    kinds = {kind.value for kind in SurveyKind}
+    if len(args) != 2 or args[0].lower() not in kinds:
+        await reply(update, context, "surveys/usage.html")
+        return
+    kind, target = SurveyKind(args[0].lower()), args[1]
+    async with context.db.read_session() as session:
+        customer_ids = await resolve_target(session, target)
+    if customer_ids is None:
+        await reply(update, context, "surveys/usage.html")
+        return
+    if target.lower() == ALL:
+        await reply(update, context, "surveys/started_all.html", kind=kind.upper(), count=len(customer_ids))
+        context.application.create_task(send_to_all(update, context, kind, customer_ids), update=update)
+        return
+    if not customer_ids:
+        await reply(
+            update, context, "surveys/outcome.html", outcome=Outcome.UNKNOWN, kind=kind.upper(), name=target
+        )
+        return
+    outcome = await request_survey(
+        context, customer_id=customer_ids[0], kind=kind, trigger=SurveyTrigger.MERCHANT
+    )
+    async with context.db.read_session() as session:
+        customer = await get_customer_by_id(session, customer_id=customer_ids[0])
+    await reply(
+        update,
+        context,
+        "surveys/outcome.html",
+        outcome=outcome,
+        kind=kind.upper(),
+        name=customer.display_name if customer else target,
+        days=context.settings.survey_throttle_days,
+    )
+
+
+async def send_to_all(update: Update, context: BotContext, kind: str, customer_ids: list[int]) -> None:
+    """Send one survey type to many customers in the background, then report the tally to the merchant."""
+    outcomes: Counter = Counter()
+    for customer_id in customer_ids:
+        try:
+            outcome = await request_survey(
+                context, customer_id=customer_id, kind=kind, trigger=SurveyTrigger.MERCHANT
+            )
+        except Exception:
+            logger.exception("Survey %s to customer %s failed", kind, customer_id)
+            outcome = Outcome.FAILED
+        outcomes[outcome] += 1
+    await reply(
+        update,
+        context,
+        "surveys/finished_all.html",
+        kind=kind.upper(),
+        sent=outcomes[Outcome.SENT],
+        skipped=sum(outcomes[outcome] for outcome in SKIPPED),
+        failed=outcomes[Outcome.FAILED],
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("survey", send_survey),
+        CallbackQueryHandler(tap_score, pattern=SCORE_DATA),
+        CallbackQueryHandler(tap_skip, pattern=SKIP_DATA),
+    ]

@@ -1,0 +1,1 @@
+"""Surveys (NPS, CSAT, CES): score formulas, sending with throttling, and the scheduled triggers."""

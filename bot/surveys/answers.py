@@ -1,0 +1,123 @@
+"""What a customer's answer does: the score tap (once per survey, while it is open), the "why?" that follows
+(a free-text reason or Skip), the optional points reward, and the detractor alert to the shop team."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from telegram.error import TelegramError
+
+from bot.surveys.service import SCALES, Env, in_scale
+from storage import surveys as store
+from storage.customers import get_customer
+from storage.models import Customer, Survey, SurveyKind
+from storage.points import add_points
+
+logger = logging.getLogger(__name__)
+
+REASON_MAX_CHARS = 1000
+# Scores at or below these are detractors the shop team hears about at once.
+DETRACTOR_MAX = {SurveyKind.NPS: 6, SurveyKind.CSAT: 2}
+
+
+class TapStatus(StrEnum):
+    ANSWERED = "answered"
+    DUPLICATE = "duplicate"
+    CLOSED = "closed"
+    UNAVAILABLE = "unavailable"  # not this user's survey, or a forged score
+
+
+@dataclass
+class Tap:
+    status: TapStatus
+    survey: Survey | None = None
+    customer: Customer | None = None
+    reward: int = 0
+
+
+def is_detractor(kind: str, score: int) -> bool:
+    limit = DETRACTOR_MAX.get(kind)
+    return limit is not None and score <= limit
+
+
+async def answer(env: Env, *, telegram_id: int, survey_id: int, score: int) -> Tap:
+    """Record a score tap; a second tap, a closed survey or someone else's survey changes nothing."""
+    now = env.clock.now()
+    settings = env.settings
+    async with env.db.session() as session:
+        customer = await get_customer(session, telegram_id=telegram_id)
+        survey = await store.lock_survey(session, survey_id=survey_id)
+        if customer is None or survey is None or survey.customer_id != customer.id:
+            return Tap(TapStatus.UNAVAILABLE)
+        if not in_scale(survey.kind, score):
+            return Tap(TapStatus.UNAVAILABLE, survey, customer)
+        if survey.answered_at is not None:
+            return Tap(TapStatus.DUPLICATE, survey, customer)
+        if now >= survey.expires_at:
+            return Tap(TapStatus.CLOSED, survey, customer)
+        reason_until = min(survey.expires_at, now + timedelta(hours=settings.survey_reason_hours))
+        if not await store.record_answer(
+            session, survey=survey, score=score, answered_at=now, reason_until=reason_until
+        ):
+            return Tap(TapStatus.DUPLICATE, survey, customer)
+        reward = 0
+        if settings.survey_reward_points > 0 and await add_points(
+            session,
+            customer_id=customer.id,
+            delta=settings.survey_reward_points,
+            kind="survey",
+            key=f"survey:{survey.id}",
+            available_at=now,
+        ):
+            reward = settings.survey_reward_points
+    return Tap(TapStatus.ANSWERED, survey, customer, reward)
+
+
+async def close_reason(
+    env: Env, *, telegram_id: int, reason: str | None, survey_id: int | None = None
+) -> tuple[Survey, Customer] | None:
+    """Take the reason (None = Skip) for the survey awaiting one; None when nothing was awaiting it.
+
+    With `survey_id` (the Skip button) only that survey is closed; without it (free text) the most recent
+    survey still waiting for its "why?".
+    """
+    now = env.clock.now()
+    async with env.db.session() as session:
+        customer = await get_customer(session, telegram_id=telegram_id)
+        if customer is None:
+            return None
+        survey = await store.awaiting_reason(session, customer_id=customer.id, now=now, survey_id=survey_id)
+        if survey is None:
+            return None
+        if reason is not None:
+            reason = reason.strip()[:REASON_MAX_CHARS]
+        await store.close_reason(session, survey=survey, reason=reason)
+    return survey, customer
+
+
+async def alert_merchants(
+    env: Env, template: str, *, survey: Survey, customer: Customer, reason: str | None = None
+) -> None:
+    """Tell every merchant chat about a detractor; one blocked chat does not stop the others."""
+    if survey.score is None or not is_detractor(survey.kind, survey.score):
+        return
+    locale = env.settings.default_locale
+    text = env.templates.render(
+        locale,
+        template,
+        name=customer.display_name,
+        telegram_id=customer.telegram_id,
+        username=customer.username,
+        kind=survey.kind.upper(),
+        score=survey.score,
+        top=SCALES[survey.kind][1],
+        reason=reason,
+    )
+    for chat_id in env.settings.merchant_ids:
+        try:
+            await env.bot.send_message(chat_id, text, parse_mode="HTML")
+        except TelegramError:
+            logger.warning("Could not alert merchant %s about survey %s", chat_id, survey.id, exc_info=True)
