@@ -123,6 +123,8 @@ async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
     customer.last_name = None
     customer.username = None
     customer.phone = None
+    customer.member_code = None
+    customer.external_ref = None
     customer.birthday = None
     customer.start_payload = None
     customer.marketing_opt_in = False

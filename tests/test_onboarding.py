@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.customers import get_customer
+from storage.customers import get_customer, get_customer_by_id
 from tests.conftest import MERCHANT
 from tests.fakes import updates
 from tests.fakes.updates import TgUser
@@ -107,8 +107,13 @@ async def test_forgetme_needs_confirmation(harness):
     assert [data for _, data in harness.buttons_to(JOHN)] == ["forget:yes", "forget:no"]
     await harness.send(updates.callback(JOHN, "forget:no"))
     assert (await customer(harness, JOHN)).first_name == "John"
+    before = await customer(harness, JOHN)
     await harness.send(updates.callback(JOHN, "forget:yes"))
     assert await customer(harness, JOHN) is None
+    async with harness.db.read_session() as session:
+        erased = await get_customer_by_id(session, customer_id=before.id)
+    assert erased.forgotten_at is not None and erased.marketing_opt_in is False
+    assert (erased.first_name, erased.phone, erased.member_code, erased.birthday) == (None, None, None, None)
     assert "deleted" in harness.api.sent("editMessageText", chat_id=JOHN.id)[-1].text
 
 

@@ -171,10 +171,19 @@ async def test_merchant_command_rejects_bad_input_and_unknown_people(harness):
     await harness.send(updates.command(MERCHANT, "/survey xyz 123"))
     assert "/survey nps|csat|ces" in harness.last_text_to(MERCHANT)
     await harness.send(updates.command(MERCHANT, "/survey nps @john"))
-    assert "/survey nps|csat|ces" in harness.last_text_to(MERCHANT)
+    assert "No customer matches @john" in harness.last_text_to(MERCHANT)
     await harness.send(updates.command(MERCHANT, "/survey csat 777"))
-    assert "No customer with Telegram id 777" in harness.last_text_to(MERCHANT)
+    assert "No customer matches 777" in harness.last_text_to(MERCHANT)
     assert await surveys(harness) == []
+
+
+async def test_merchant_names_a_customer_by_member_code(harness):
+    await started(harness, JOHN)
+    customer = await customer_of(harness, JOHN)
+    assert customer.member_code
+    await harness.send(updates.command(MERCHANT, f"/survey nps {customer.member_code.lower()}"))
+    assert "NPS survey sent" in harness.last_text_to(MERCHANT)
+    assert [s.kind for s in await surveys(harness)] == ["nps"]
 
 
 async def test_customers_cannot_send_surveys(harness):

@@ -25,7 +25,8 @@ from bot.surveys.service import (
     skip_keyboard,
 )
 from storage import surveys as store
-from storage.customers import get_customer, get_customer_by_id
+from storage.customers import get_customer_by_id
+from storage.loyalty import find_customer
 from storage.models import SurveyKind, SurveyTrigger
 
 logger = logging.getLogger(__name__)
@@ -118,17 +119,12 @@ async def consume_survey_reason(update: Update, context: BotContext) -> bool:
     return True
 
 
-async def resolve_target(session, target: str) -> list[int] | None:
-    """Customer ids a /survey target names ("all" or a Telegram id); None when it is not a target at all.
-
-    Member codes (loyalty) slot in here as one more branch.
-    """
+async def resolve_target(session, target: str) -> list[int]:
+    """Customer ids a /survey target names: "all", or one customer by member code, Telegram id or phone."""
     if target.lower() == ALL:
         return await store.contactable_customer_ids(session)
-    if target.isdigit():
-        customer = await get_customer(session, telegram_id=int(target))
-        return [customer.id] if customer is not None else []
-    return None
+    customer = await find_customer(session, ref=target)
+    return [customer.id] if customer is not None else []
 
 
 @merchant_only
@@ -142,9 +138,6 @@ async def send_survey(update: Update, context: BotContext) -> None:
     kind, target = SurveyKind(args[0].lower()), args[1]
     async with context.db.read_session() as session:
         customer_ids = await resolve_target(session, target)
-    if customer_ids is None:
-        await reply(update, context, "surveys/usage.html")
-        return
     if target.lower() == ALL:
         await reply(update, context, "surveys/started_all.html", kind=kind.upper(), count=len(customer_ids))
         context.application.create_task(send_to_all(update, context, kind, customer_ids), update=update)
