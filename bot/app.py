@@ -19,7 +19,17 @@ from telegram.request import BaseRequest
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
-from bot.handlers import errors, fallback, loyalty, loyalty_award, onboarding, surveys
+from bot.handlers import (
+    errors,
+    fallback,
+    faq,
+    faq_admin,
+    handoff,
+    loyalty,
+    loyalty_award,
+    onboarding,
+    surveys,
+)
 from bot.i18n import Templates
 from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import webhooks as loyalty_webhooks
@@ -39,12 +49,18 @@ FEATURES = [
     surveys,  # /survey, score buttons, Skip
     loyalty,  # /balance, /history, /rewards, /card, /phone, shared contacts
     loyalty_award,  # /award (merchants)
+    faq,  # /faq (top questions; /faq <subcommand> for merchants), /human, answer and vote buttons
+    faq_admin,  # Keep/Cancel/Delete buttons of the merchants' FAQ editor
+    handoff,  # staff replies (group -1), /r, /close, customers' media during a conversation (before fallback)
     fallback,  # must stay last
 ]
 
 # Free text goes to these consumers in this order; the first that accepts it ends the search.
 TEXT_CONSUMERS: list = [
+    faq_admin.consume_draft,  # a merchant's step while adding/editing an FAQ entry (merchants only)
+    handoff.consume_customer_text,  # an open conversation with the shop team takes everything
     surveys.consume_survey_reason,  # the "why?" right after a survey score
+    faq.consume_question,  # FAQ matching: an answer, a choice of two, or the offer of a person
 ]
 
 # Functions that add HTTP routes to the bot's web server (shop webhooks and the like).

@@ -75,6 +75,23 @@ class Settings(BaseSettings):
     shopify_webhook_secret: SecretStr | None = None
     woocommerce_webhook_secret: SecretStr | None = None
 
+    # --- faq ---
+    # The FAQ file that seeds the FAQ on first run (later edits live in the database; see docs/faq.md).
+    faq_file: Path = PROJECT_ROOT / "data" / "faq.yaml"
+    # Free text scoring at least this (0-100) against an entry's question or phrasings gets its answer.
+    faq_match_threshold: int = Field(default=70, ge=1, le=100)
+    # When the two best entries score within this many points of each other, both are offered as buttons.
+    faq_ambiguity_margin: int = Field(default=5, ge=0, le=100)
+    # How many questions /faq shows as buttons (most asked first).
+    faq_top_questions: int = Field(default=6, ge=1, le=20)
+    # /faq gaps covers unanswered questions of this many days.
+    faq_gaps_days: int = Field(default=30, ge=1)
+    # Where hand-off conversations go: a group or chat id; unset = every merchant's private chat.
+    support_chat_id: int | None = None
+    # A conversation nobody wrote in for this many hours closes itself on the customer's next message
+    # (0 = only staff close conversations).
+    handoff_idle_hours: int = Field(default=72, ge=0)
+
     templates_dir: Path = PROJECT_ROOT / "templates"
     log_level: str = "INFO"
 

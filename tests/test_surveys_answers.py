@@ -71,7 +71,7 @@ async def test_score_then_reason_is_stored_with_its_survey(harness):
     assert harness.api.sent(chat_id=MERCHANT.id) == []
     # The reason was taken; the next text is ordinary chat again.
     await harness.send(updates.message(JOHN, "hello"))
-    assert "didn't understand" in harness.last_text_to(JOHN)
+    assert "couldn't find an answer" in harness.last_text_to(JOHN), "FAQ matching, not a second reason"
 
 
 async def test_second_tap_changes_nothing_and_says_so(harness):
@@ -161,7 +161,7 @@ async def test_skip_thanks_and_tells_the_merchant_no_reason_came(harness):
     await tap(harness, JOHN, harness.buttons_to(JOHN)[0][1])
     assert "already answered" in last_toast(harness)
     await harness.send(updates.message(JOHN, "actually, the price"))
-    assert "didn't understand" in harness.last_text_to(JOHN)
+    assert "couldn't find an answer" in harness.last_text_to(JOHN), "FAQ matching, not a reason"
     assert (await responses(harness))[0].reason is None
 
 
@@ -180,7 +180,7 @@ async def test_reason_is_not_awaited_forever(harness):
     await tap(harness, JOHN, score_data(harness, JOHN)["10"])
     harness.clock.advance(hours=24, seconds=1)
     await harness.send(updates.message(JOHN, "late thoughts"))
-    assert "didn't understand" in harness.last_text_to(JOHN)
+    assert "couldn't find an answer" in harness.last_text_to(JOHN), "FAQ matching, not a reason"
     assert (await responses(harness))[0].reason is None
 
 

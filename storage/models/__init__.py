@@ -1,6 +1,7 @@
 """Every table; importing this package registers them all on SQLModel.metadata (Alembic reads it)."""
 
 from storage.models.customers import Customer
+from storage.models.faq import FaqEntry, FaqGap, FaqMeta, Handoff, HandoffMessage, HandoffState
 from storage.models.orders import Order, OrderStatus
 from storage.models.points import Coupon, PointsEntry
 from storage.models.surveys import Survey, SurveyKind, SurveyResponse, SurveyState, SurveyTrigger
@@ -8,6 +9,12 @@ from storage.models.surveys import Survey, SurveyKind, SurveyResponse, SurveySta
 __all__ = [
     "Coupon",
     "Customer",
+    "FaqEntry",
+    "FaqGap",
+    "FaqMeta",
+    "Handoff",
+    "HandoffMessage",
+    "HandoffState",
     "Order",
     "OrderStatus",
     "PointsEntry",

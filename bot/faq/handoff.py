@@ -1,0 +1,130 @@
+"""Hand-off to the shop team: opening a conversation, relaying the customer's messages into the support
+chat(s), and resolving which conversation a staff reply belongs to.
+
+The support chat is SUPPORT_CHAT_ID, or every merchant's private chat when it is unset. Every message the bot
+posts there is remembered (chat id, message id) -> conversation in the database, so staff can answer by
+replying to any of them, even after a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram import Message
+from telegram.error import TelegramError
+
+from bot.settings import Settings
+from bot.surveys.service import Env
+from storage import handoff as store
+from storage.models import Customer, Handoff
+
+logger = logging.getLogger(__name__)
+
+TOPIC_MAX = 500
+
+
+def support_chats(settings: Settings) -> tuple[int, ...]:
+    if settings.support_chat_id is not None:
+        return (settings.support_chat_id,)
+    return settings.merchant_ids
+
+
+def is_support_chat(settings: Settings, chat_id: int) -> bool:
+    return chat_id in support_chats(settings)
+
+
+def staff_text(env: Env, template: str, /, *, customer: Customer, handoff: Handoff, **values) -> str:
+    """A message for the shop team (in the shop's default language) about one conversation."""
+    return env.templates.render(
+        env.settings.default_locale,
+        template,
+        number=handoff.id,
+        name=customer.display_name,
+        telegram_id=customer.telegram_id,
+        username=customer.username,
+        **values,
+    )
+
+
+async def post_to_staff(env: Env, handoff: Handoff, text: str) -> int:
+    """Post `text` to every support chat and remember each copy; returns how many chats got it."""
+    delivered = 0
+    for chat_id in support_chats(env.settings):
+        try:
+            message = await env.bot.send_message(chat_id, text, parse_mode="HTML")
+        except TelegramError:
+            logger.warning("Could not relay conversation %s to chat %s", handoff.id, chat_id, exc_info=True)
+            continue
+        await remember(env, handoff, message)
+        delivered += 1
+    return delivered
+
+
+async def copy_to_staff(env: Env, handoff: Handoff, *, from_chat_id: int, message_id: int) -> int:
+    """Copy a customer's message (photo, voice, ...) to every support chat; returns how many got it."""
+    delivered = 0
+    for chat_id in support_chats(env.settings):
+        try:
+            copied = await env.bot.copy_message(chat_id, from_chat_id, message_id)
+        except TelegramError:
+            logger.warning("Could not copy a message of conversation %s", handoff.id, exc_info=True)
+            continue
+        async with env.db.session() as session:
+            await store.remember_relay(
+                session,
+                handoff_id=handoff.id,
+                chat_id=chat_id,
+                message_id=copied.message_id,
+                now=env.clock.now(),
+            )
+        delivered += 1
+    return delivered
+
+
+async def remember(env: Env, handoff: Handoff, message: Message) -> None:
+    async with env.db.session() as session:
+        await store.remember_relay(
+            session,
+            handoff_id=handoff.id,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            now=env.clock.now(),
+        )
+
+
+async def open_for(env: Env, *, customer: Customer, topic: str | None) -> tuple[Handoff, bool]:
+    """Open (or find) the customer's conversation and, when new, tell the support chat(s) about it.
+
+    Returns (conversation, opened). When no support chat could be reached, the new conversation is closed
+    again at once and `opened` is False with the conversation closed, so the customer is not left waiting.
+    """
+    now = env.clock.now()
+    async with env.db.session() as session:
+        handoff, created = await store.open_handoff(session, customer_id=customer.id, now=now)
+    if not created:
+        return handoff, False
+    topic = (topic or "").strip()[:TOPIC_MAX] or None
+    text = staff_text(env, "faq/staff_new.html", customer=customer, handoff=handoff, topic=topic)
+    if await post_to_staff(env, handoff, text) == 0:
+        async with env.db.session() as session:
+            await store.close_handoff(session, handoff_id=handoff.id, now=now, closed_by=None)
+        handoff.state = "closed"
+        return handoff, False
+    return handoff, True
+
+
+async def current(env: Env, *, customer: Customer) -> Handoff | None:
+    """The customer's open conversation; one left idle past HANDOFF_IDLE_HOURS is closed and not returned."""
+    now = env.clock.now()
+    idle = env.settings.handoff_idle_hours
+    async with env.db.session() as session:
+        handoff = await store.open_handoff_of(session, customer_id=customer.id)
+        if handoff is None:
+            return None
+        if idle and now - handoff.last_activity_at > timedelta(hours=idle):
+            await store.close_handoff(session, handoff_id=handoff.id, now=now, closed_by=None)
+            logger.info("Conversation %s closed after %s idle hours", handoff.id, idle)
+            return None
+        await store.touch_handoff(session, handoff_id=handoff.id, now=now)
+    return handoff

@@ -1,0 +1,103 @@
+"""The FAQ as the bot uses it: the FAQ file, seeding the store from it once, and matching customer text."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.faq import matching
+from bot.settings import LOCALES
+from bot.surveys.service import Env
+from storage import faq as store
+from storage.faq import EntryData
+from storage.models import FaqEntry
+
+logger = logging.getLogger(__name__)
+
+CODE = re.compile(r"^[a-z0-9_]{1,32}$")
+QUESTION_MAX = 300
+ANSWER_MAX = 3000
+POOL_KEY = "faq_pool"
+SEEDED_KEY = "faq_seeded"
+
+
+def load_file(path: Path) -> list[EntryData]:
+    """Read the FAQ file; ValueError names the entry and field that is wrong."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML ({error})") from None
+    entries: list[EntryData] = []
+    for number, item in enumerate(document.get("entries") or [], start=1):
+        code = str(item.get("code", "")).strip().lower()
+        if not CODE.match(code):
+            raise ValueError(f"{path}: entry {number} needs a code of a-z, 0-9 and _ (got {code!r})")
+        for locale in LOCALES:
+            texts = item.get(locale)
+            if texts is None:
+                continue
+            question, answer = (
+                str(texts.get("question") or "").strip(),
+                str(texts.get("answer") or "").strip(),
+            )
+            if not question or not answer:
+                raise ValueError(f"{path}: entry {code!r} ({locale}) needs a question and an answer")
+            phrasings = tuple(str(p).strip() for p in texts.get("phrasings") or [] if str(p).strip())
+            entries.append(EntryData(code, locale, question[:QUESTION_MAX], phrasings, answer[:ANSWER_MAX]))
+    return entries
+
+
+async def ensure_seeded(env: Env, bot_data: dict[str, Any]) -> None:
+    """Seed the store from FAQ_FILE the first time any database is used (once per process to check)."""
+    if bot_data.get(SEEDED_KEY):
+        return
+    path = env.settings.faq_file
+    try:
+        entries = load_file(path)
+    except FileNotFoundError:
+        logger.warning("FAQ file %s not found; the FAQ starts empty", path)
+        entries = []
+    except ValueError:
+        logger.exception("FAQ file is invalid; the FAQ starts empty until it is fixed")
+        bot_data[SEEDED_KEY] = True
+        return
+    async with env.db.session() as session:
+        seeded = await store.seed_once(session, entries=entries, source=path.name, now=env.clock.now())
+    if seeded:
+        logger.info("FAQ seeded with %d entries from %s", len(entries), path)
+        forget_pool(bot_data)
+    bot_data[SEEDED_KEY] = True
+
+
+def forget_pool(bot_data: dict[str, Any]) -> None:
+    """Drop the cached matching pool after the FAQ changed."""
+    bot_data.pop(POOL_KEY, None)
+
+
+async def pool(env: Env, bot_data: dict[str, Any]) -> tuple[list[matching.Candidate], dict[int, FaqEntry]]:
+    """Every entry prepared for matching, cached until the FAQ changes."""
+    cached = bot_data.get(POOL_KEY)
+    if cached is None:
+        await ensure_seeded(env, bot_data)
+        async with env.db.read_session() as session:
+            entries = await store.list_entries(session)
+        by_id = {entry.id: entry for entry in entries}
+        prepared = matching.candidates((e.id, e.question, e.phrasing_list) for e in entries)
+        cached = bot_data[POOL_KEY] = (prepared, by_id)
+    return cached
+
+
+async def find(env: Env, bot_data: dict[str, Any], text: str) -> list[FaqEntry]:
+    """The entries to offer for `text`: one (answer it), two (let the customer pick) or none (a gap)."""
+    prepared, by_id = await pool(env, bot_data)
+    decision = matching.decide(
+        text,
+        prepared,
+        threshold=env.settings.faq_match_threshold,
+        margin=env.settings.faq_ambiguity_margin,
+    )
+    return [by_id[match.entry_id] for match in decision.matches if match.entry_id in by_id]

@@ -1,0 +1,207 @@
+"""FAQ for customers: /faq (top questions as buttons), answers to free text, "Did this help?" votes, and the
+way to a human (/human, a button, or 👎)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BotContext
+from bot.faq import handoff, library, matching
+from bot.handlers import faq_admin
+from bot.replies import reply, user_locale
+from bot.surveys.jobs import request_survey_later
+from bot.surveys.service import env_of
+from storage import faq as store
+from storage.customers import ensure_customer
+from storage.models import Customer, FaqEntry, SurveyKind, SurveyTrigger
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_COMMANDS = ("faq", "human")
+MERCHANT_COMMANDS: tuple[str, ...] = ()
+
+BUTTONS = "faq/buttons.html"
+SHOW_DATA = re.compile(r"^faq:(\d+)$")
+VOTE_DATA = re.compile(r"^faqv:(\d+):([01])$")
+HUMAN_DATA = re.compile(r"^faqh(?::(\d+))?$")
+LABEL_MAX = 60  # a button label longer than this is cut (Telegram shows about that much on a phone)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1] + "…"
+
+
+def question_buttons(entries: list[FaqEntry]) -> list[list[InlineKeyboardButton]]:
+    return [
+        [InlineKeyboardButton(_short(entry.question), callback_data=f"faq:{entry.id}")] for entry in entries
+    ]
+
+
+def human_button(context: BotContext, locale: str, gap_id: int | None = None) -> list[InlineKeyboardButton]:
+    data = f"faqh:{gap_id}" if gap_id is not None else "faqh"
+    return [InlineKeyboardButton(context.templates.label(locale, BUTTONS, "human"), callback_data=data)]
+
+
+async def customer_of(update: Update, context: BotContext) -> Customer:
+    """The customer behind this update, created on first contact."""
+    from bot.handlers.onboarding import profile_of
+
+    user = update.effective_user
+    locale = await user_locale(context, user)
+    async with context.db.session() as session:
+        customer, _ = await ensure_customer(session, profile=profile_of(update), locale=locale)
+    return customer
+
+
+async def show_faq(update: Update, context: BotContext) -> None:
+    """/faq: the most asked questions as buttons; /faq <subcommand> is the merchants' FAQ editor."""
+    if context.args:
+        await faq_admin.manage_faq(update, context)
+        return
+    env = env_of(context)
+    await library.ensure_seeded(env, context.bot_data)
+    locale = await user_locale(context, update.effective_user)
+    async with context.db.read_session() as session:
+        entries = await store.top_entries(session, locale=locale, limit=context.settings.faq_top_questions)
+    keyboard = [*question_buttons(entries), human_button(context, locale)]
+    template = "faq/top.html" if entries else "faq/empty.html"
+    await reply(update, context, template, locale=locale, reply_markup=InlineKeyboardMarkup(keyboard))
+
+
+async def send_answer(update: Update, context: BotContext, entry: FaqEntry, locale: str) -> None:
+    """The canned answer, ending with "Did this help?" and its 👍/👎 buttons."""
+    async with context.db.session() as session:
+        await store.count_shown(session, entry_id=entry.id)
+    label = context.templates.label
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(label(locale, BUTTONS, "helpful"), callback_data=f"faqv:{entry.id}:1"),
+                InlineKeyboardButton(label(locale, BUTTONS, "unhelpful"), callback_data=f"faqv:{entry.id}:0"),
+            ]
+        ]
+    )
+    await reply(
+        update,
+        context,
+        "faq/answer.html",
+        locale=locale,
+        reply_markup=keyboard,
+        question=entry.question,
+        answer=entry.answer,
+    )
+
+
+async def tap_question(update: Update, context: BotContext) -> None:
+    """A question button: send its answer."""
+    query = update.callback_query
+    entry_id = int(SHOW_DATA.match(query.data or "").group(1))
+    locale = await user_locale(context, update.effective_user)
+    async with context.db.read_session() as session:
+        entry = await store.get_entry(session, entry_id=entry_id)
+    if entry is None:
+        await query.answer(context.templates.text(locale, "faq/gone.html"))
+        return
+    await query.answer()
+    await send_answer(update, context, entry, locale)
+
+
+async def tap_vote(update: Update, context: BotContext) -> None:
+    """👍 thanks (and asks for a CES a little later); 👎 hands the question over to the shop team."""
+    query = update.callback_query
+    match = VOTE_DATA.match(query.data or "")
+    entry_id, helpful = int(match.group(1)), match.group(2) == "1"
+    await query.answer()
+    try:  # one vote per answer: the buttons go away
+        await query.edit_message_reply_markup(reply_markup=None)
+    except TelegramError:
+        logger.debug("Could not remove the vote buttons", exc_info=True)
+    async with context.db.session() as session:
+        await store.record_vote(session, entry_id=entry_id, helpful=helpful)
+        entry = await store.get_entry(session, entry_id=entry_id)
+    customer = await customer_of(update, context)
+    if helpful:
+        await reply(update, context, "faq/glad.html", locale=customer.locale)
+        request_survey_later(context, customer_id=customer.id, kind=SurveyKind.CES, trigger=SurveyTrigger.FAQ)
+        return
+    await hand_off(update, context, customer, topic=entry.question if entry else None)
+
+
+async def tap_human(update: Update, context: BotContext) -> None:
+    """The "Talk to a person" button, carrying the unanswered question when there was one."""
+    query = update.callback_query
+    gap_id = HUMAN_DATA.match(query.data or "").group(1)
+    await query.answer()
+    topic = None
+    if gap_id is not None:
+        async with context.db.read_session() as session:
+            gap = await store.get_gap(session, gap_id=int(gap_id))
+        topic = gap.text if gap else None
+    await hand_off(update, context, await customer_of(update, context), topic=topic)
+
+
+async def ask_human(update: Update, context: BotContext) -> None:
+    """/human: open a conversation with the shop team."""
+    await hand_off(update, context, await customer_of(update, context), topic=None)
+
+
+async def hand_off(update: Update, context: BotContext, customer: Customer, *, topic: str | None) -> None:
+    """Open a conversation with the shop team and tell the customer how it works."""
+    conversation, opened = await handoff.open_for(env_of(context), customer=customer, topic=topic)
+    if opened:
+        template = "faq/handoff_opened.html"
+    elif conversation.state == "open":
+        template = "faq/handoff_already.html"
+    else:
+        template = "faq/handoff_unavailable.html"
+    await reply(update, context, template, locale=customer.locale)
+
+
+async def consume_question(update: Update, context: BotContext) -> bool:
+    """Free text: answer from the FAQ, offer the two closest questions, or offer a person (a gap)."""
+    message = update.effective_message
+    text = (message.text or "").strip() if message else ""
+    if not matching.normalize(text) or update.effective_user is None:
+        return False  # emoji or punctuation only: nothing to look up
+    env = env_of(context)
+    customer = await customer_of(update, context)
+    locale = customer.locale
+    found = await library.find(env, context.bot_data, text)
+    if not found and matching.wants_human(text):
+        await hand_off(update, context, customer, topic=text)
+        return True
+    if len(found) == 1:
+        await send_answer(update, context, found[0], locale)
+        return True
+    if found:
+        keyboard = [*question_buttons(found), human_button(context, locale)]
+        await reply(
+            update, context, "faq/choose.html", locale=locale, reply_markup=InlineKeyboardMarkup(keyboard)
+        )
+        return True
+    async with context.db.session() as session:
+        gap_id = await store.record_gap(
+            session,
+            locale=locale,
+            text=text[: library.QUESTION_MAX],
+            normalized=matching.normalize(text)[: library.QUESTION_MAX],
+            asked_at=context.clock.now(),
+        )
+    keyboard = InlineKeyboardMarkup([human_button(context, locale, gap_id)])
+    await reply(update, context, "faq/no_match.html", locale=locale, reply_markup=keyboard)
+    return True
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("faq", show_faq),
+        CommandHandler("human", ask_human, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(tap_question, pattern=SHOW_DATA),
+        CallbackQueryHandler(tap_vote, pattern=VOTE_DATA),
+        CallbackQueryHandler(tap_human, pattern=HUMAN_DATA),
+    ]

@@ -1,0 +1,235 @@
+"""Hand-off conversations: customers' messages relayed to the support chat while a conversation is open,
+staff replies relayed back, canned replies (/r <code>) and /close, all by replying to a relayed message."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.faq import handoff
+from bot.handlers import fallback, faq_admin
+from bot.merchants import Handler
+from bot.replies import reply
+from bot.surveys.jobs import request_survey_later
+from bot.surveys.service import env_of
+from storage import faq as faq_store
+from storage import handoff as store
+from storage.customers import get_customer, get_customer_by_id
+from storage.models import Customer, Handoff, HandoffState, SurveyKind, SurveyTrigger
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_COMMANDS: tuple[str, ...] = ()
+MERCHANT_COMMANDS = ("r", "close")
+
+# Staff replies are looked at before every other handler (group -1): a merchant's reply in their private
+# chat would otherwise be read as free text.
+STAFF_GROUP = -1
+
+
+def is_staff(update: Update, context: BotContext) -> bool:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is not None and chat.type != "private" and handoff.is_support_chat(context.settings, chat.id):
+        return True  # everyone in the support group is shop staff
+    return user is not None and context.settings.is_merchant(user.id)
+
+
+def staff_only(handler: Handler) -> Handler:
+    """Like merchant_only, but members of the support group count as staff too."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: BotContext) -> None:
+        if not is_staff(update, context):
+            await reply(update, context, "common/merchants_only.html")
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+async def note(update: Update, context: BotContext, template: str, **values) -> None:
+    """A short note to staff, in the shop's language, in the chat they wrote in."""
+    await reply(update, context, template, locale=context.settings.default_locale, **values)
+
+
+async def conversation_replied_to(
+    update: Update, context: BotContext
+) -> tuple[Handoff, Customer | None] | None:
+    """The conversation of the relayed message staff replied to; None when it is not one."""
+    message = update.effective_message
+    target = message.reply_to_message if message else None
+    if target is None:
+        return None
+    async with context.db.read_session() as session:
+        conversation = await store.handoff_of_relay(
+            session, chat_id=message.chat_id, message_id=target.message_id
+        )
+        if conversation is None:
+            return None
+        customer = await get_customer_by_id(session, customer_id=conversation.customer_id)
+    return conversation, customer
+
+
+async def resolve(update: Update, context: BotContext) -> tuple[Handoff, Customer] | None:
+    """The open conversation staff replied to, or None after telling them why there is none."""
+    found = await conversation_replied_to(update, context)
+    if found is None:
+        await note(update, context, "faq/staff_unknown.html")
+        return None
+    conversation, customer = found
+    if conversation.state != HandoffState.OPEN:
+        await note(update, context, "faq/staff_was_closed.html", number=conversation.id)
+        return None
+    if customer is None or customer.telegram_id is None:
+        await note(update, context, "faq/staff_customer_gone.html", number=conversation.id)
+        return None
+    async with context.db.session() as session:
+        await store.touch_handoff(session, handoff_id=conversation.id, now=context.clock.now())
+    return conversation, customer
+
+
+async def staff_reply(update: Update, context: BotContext) -> None:
+    """A staff reply to a relayed message goes to that conversation's customer, as is (text or media)."""
+    message = update.effective_message
+    target = message.reply_to_message if message else None
+    if target is None or target.from_user is None or target.from_user.id != context.bot.id:
+        return  # only replies to the bot's own (relayed) messages can be for a customer
+    if not is_staff(update, context):
+        return
+    if update.effective_chat.type == "private":
+        if faq_admin.live_draft(context) is not None:
+            return  # the merchant is editing the FAQ; their text is a step
+        if await conversation_replied_to(update, context) is None:
+            return  # a reply to some other bot message: ordinary text
+    resolved = await resolve(update, context)
+    if resolved is not None:
+        conversation, customer = resolved
+        try:
+            await context.bot.copy_message(customer.telegram_id, message.chat_id, message.message_id)
+        except Forbidden:
+            await note(update, context, "faq/staff_blocked.html", number=conversation.id)
+        except TelegramError:
+            logger.warning("Could not relay a reply to conversation %s", conversation.id, exc_info=True)
+            await note(update, context, "faq/staff_failed.html", number=conversation.id)
+    raise ApplicationHandlerStop
+
+
+@staff_only
+async def canned_reply(update: Update, context: BotContext) -> None:
+    """/r <code> in reply to a relayed message: send that FAQ answer to the customer, in their language."""
+    args = context.args or []
+    if len(args) != 1 or update.effective_message.reply_to_message is None:
+        await note(update, context, "faq/staff_usage.html")
+        return
+    resolved = await resolve(update, context)
+    if resolved is None:
+        return
+    conversation, customer = resolved
+    async with context.db.read_session() as session:
+        entry = await faq_store.entry_by_code(session, code=args[0], locale=customer.locale)
+        codes = sorted({item.code for item in await faq_store.list_entries(session)})
+    if entry is None:
+        await note(update, context, "faq/staff_no_code.html", code=args[0], codes=codes)
+        return
+    text = context.templates.render(customer.locale, "faq/canned.html", answer=entry.answer)
+    try:
+        await context.bot.send_message(customer.telegram_id, text, parse_mode="HTML")
+    except Forbidden:
+        await note(update, context, "faq/staff_blocked.html", number=conversation.id)
+        return
+    await note(update, context, "faq/staff_canned_sent.html", code=entry.code, name=customer.display_name)
+
+
+@staff_only
+async def close_conversation(update: Update, context: BotContext) -> None:
+    """/close in reply to a relayed message: end the conversation and ask the customer for a CES."""
+    if update.effective_message.reply_to_message is None:
+        await note(update, context, "faq/staff_usage.html")
+        return
+    found = await conversation_replied_to(update, context)
+    if found is None:
+        await note(update, context, "faq/staff_unknown.html")
+        return
+    conversation, customer = found
+    async with context.db.session() as session:
+        closed = await store.close_handoff(
+            session, handoff_id=conversation.id, now=context.clock.now(), closed_by=update.effective_user.id
+        )
+    if not closed:
+        await note(update, context, "faq/staff_was_closed.html", number=conversation.id)
+        return
+    await note(update, context, "faq/staff_closed.html", number=conversation.id)
+    if customer is None or customer.telegram_id is None:
+        return
+    text = context.templates.render(customer.locale, "faq/handoff_closed.html")
+    try:
+        await context.bot.send_message(customer.telegram_id, text, parse_mode="HTML")
+    except TelegramError:
+        logger.info("Could not tell customer %s that conversation %s closed", customer.id, conversation.id)
+        return
+    request_survey_later(context, customer_id=customer.id, kind=SurveyKind.CES, trigger=SurveyTrigger.HANDOFF)
+
+
+async def open_conversation(update: Update, context: BotContext) -> tuple[Handoff, Customer] | None:
+    user = update.effective_user
+    if user is None:
+        return None
+    async with context.db.read_session() as session:
+        customer = await get_customer(session, telegram_id=user.id)
+    if customer is None:
+        return None
+    conversation = await handoff.current(env_of(context), customer=customer)
+    return (conversation, customer) if conversation is not None else None
+
+
+async def consume_customer_text(update: Update, context: BotContext) -> bool:
+    """While a conversation is open, the customer's text goes to the support chat."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return False
+    found = await open_conversation(update, context)
+    if found is None:
+        return False
+    conversation, customer = found
+    env = env_of(context)
+    text = handoff.staff_text(
+        env, "faq/staff_message.html", customer=customer, handoff=conversation, text=message.text
+    )
+    if await handoff.post_to_staff(env, conversation, text) == 0:
+        await reply(update, context, "faq/handoff_unavailable.html", locale=customer.locale)
+    return True
+
+
+async def relay_media(update: Update, context: BotContext) -> None:
+    """Photos, voice notes, files... go to the support chat during a conversation; else the usual notice."""
+    found = await open_conversation(update, context)
+    if found is None:
+        await fallback.unsupported_message(update, context)
+        return
+    conversation, customer = found
+    env = env_of(context)
+    message = update.effective_message
+    header = handoff.staff_text(env, "faq/staff_media.html", customer=customer, handoff=conversation)
+    delivered = await handoff.post_to_staff(env, conversation, header)
+    if delivered:
+        delivered = await handoff.copy_to_staff(
+            env, conversation, from_chat_id=message.chat_id, message_id=message.message_id
+        )
+    if not delivered:
+        await reply(update, context, "faq/media_failed.html", locale=customer.locale)
+
+
+def handlers() -> dict[int, list[BaseHandler]]:
+    return {
+        STAFF_GROUP: [MessageHandler(filters.REPLY & ~filters.COMMAND, staff_reply)],
+        0: [
+            CommandHandler("r", canned_reply),
+            CommandHandler("close", close_conversation),
+            MessageHandler(fallback.UNSUPPORTED_MEDIA & filters.ChatType.PRIVATE, relay_media),
+        ],
+    }

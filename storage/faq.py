@@ -1,0 +1,171 @@
+"""FAQ queries: entries per locale, seeding once from the FAQ file, votes and unanswered questions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import FaqEntry, FaqGap, FaqMeta
+from storage.upsert import dialect_insert
+
+SEEDED = "seeded"
+
+
+@dataclass(frozen=True)
+class EntryData:
+    code: str
+    locale: str
+    question: str
+    phrasings: tuple[str, ...]
+    answer: str
+
+
+async def seed_once(
+    session: AsyncSession, *, entries: Iterable[EntryData], source: str, now: datetime
+) -> bool:
+    """Load `entries` unless the store was seeded before; True when this call seeded it.
+
+    The marker row is inserted first with ON CONFLICT DO NOTHING, in the same transaction as the entries, so
+    racing first starts seed once, and a FAQ the merchants emptied on purpose is never refilled.
+    """
+    marker = (
+        dialect_insert(session, FaqMeta.__table__)
+        .values(key=SEEDED, value=f"{source} at {now.isoformat()}")
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    if (await session.execute(marker)).rowcount != 1:
+        return False
+    for data in entries:
+        await upsert_entry(session, data=data, now=now)
+    return True
+
+
+async def upsert_entry(session: AsyncSession, *, data: EntryData, now: datetime) -> None:
+    """Insert the entry, or replace the texts of the entry with the same code and locale."""
+    texts = {"question": data.question, "phrasings": "\n".join(data.phrasings), "answer": data.answer}
+    statement = (
+        dialect_insert(session, FaqEntry.__table__)
+        .values(code=data.code, locale=data.locale, hits=0, helpful=0, unhelpful=0, updated_at=now, **texts)
+        .on_conflict_do_update(index_elements=["code", "locale"], set_={**texts, "updated_at": now})
+    )
+    await session.execute(statement)
+
+
+async def list_entries(session: AsyncSession, *, locale: str | None = None) -> list[FaqEntry]:
+    statement = select(FaqEntry).order_by(FaqEntry.code, FaqEntry.locale)
+    if locale is not None:
+        statement = statement.where(FaqEntry.locale == locale)
+    return list((await session.exec(statement)).all())
+
+
+async def top_entries(session: AsyncSession, *, locale: str, limit: int) -> list[FaqEntry]:
+    """The most asked entries of a locale (file order, i.e. id, breaks ties)."""
+    statement = (
+        select(FaqEntry)
+        .where(FaqEntry.locale == locale)
+        .order_by(FaqEntry.hits.desc(), FaqEntry.id)
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def get_entry(session: AsyncSession, *, entry_id: int) -> FaqEntry | None:
+    return await session.get(FaqEntry, entry_id)
+
+
+async def entry_by_code(session: AsyncSession, *, code: str, locale: str) -> FaqEntry | None:
+    """The entry with this shortcode in `locale`, else in any locale."""
+    rows = (await session.exec(select(FaqEntry).where(FaqEntry.code == code.lower()))).all()
+    preferred = [row for row in rows if row.locale == locale]
+    return (preferred or list(rows) or [None])[0]
+
+
+async def update_entry(
+    session: AsyncSession,
+    *,
+    entry_id: int,
+    question: str,
+    phrasings: Iterable[str],
+    answer: str,
+    now: datetime,
+) -> bool:
+    result = await session.execute(
+        update(FaqEntry)
+        .where(FaqEntry.id == entry_id)
+        .values(question=question, phrasings="\n".join(phrasings), answer=answer, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def delete_entry(session: AsyncSession, *, entry_id: int) -> bool:
+    entry = await session.get(FaqEntry, entry_id)
+    if entry is None:
+        return False
+    await session.delete(entry)
+    await session.flush()
+    return True
+
+
+async def count_shown(session: AsyncSession, *, entry_id: int) -> None:
+    """One more time the entry answered someone (a single UPDATE: concurrent answers all count)."""
+    await session.execute(update(FaqEntry).where(FaqEntry.id == entry_id).values(hits=FaqEntry.hits + 1))
+
+
+async def record_vote(session: AsyncSession, *, entry_id: int, helpful: bool) -> bool:
+    column = FaqEntry.helpful if helpful else FaqEntry.unhelpful
+    result = await session.execute(
+        update(FaqEntry).where(FaqEntry.id == entry_id).values({column.key: column + 1})
+    )
+    return result.rowcount == 1
+
+
+async def record_gap(
+    session: AsyncSession, *, locale: str, text: str, normalized: str, asked_at: datetime
+) -> int:
+    gap = FaqGap(locale=locale, text=text, normalized=normalized, asked_at=asked_at)
+    session.add(gap)
+    await session.flush()
+    return gap.id
+
+
+async def get_gap(session: AsyncSession, *, gap_id: int) -> FaqGap | None:
+    return await session.get(FaqGap, gap_id)
+
+
+@dataclass(frozen=True)
+class GapSummary:
+    example: str
+    locale: str
+    count: int
+    last_asked_at: datetime
+
+
+async def gap_summary(session: AsyncSession, *, since: datetime, limit: int) -> list[GapSummary]:
+    """Unanswered questions since `since`, the same wording counted together, most asked first."""
+    statement = (
+        select(
+            FaqGap.normalized,
+            FaqGap.locale,
+            func.count().label("count"),
+            func.max(FaqGap.text).label("example"),
+            func.max(FaqGap.asked_at).label("last"),
+        )
+        .where(FaqGap.asked_at >= since)
+        .group_by(FaqGap.normalized, FaqGap.locale)
+        .order_by(func.count().desc(), func.max(FaqGap.asked_at).desc())
+        .limit(limit)
+    )
+    rows = (await session.execute(statement)).all()
+    return [GapSummary(row.example, row.locale, row.count, _aware(row.last)) for row in rows]
+
+
+def _aware(value: datetime) -> datetime:
+    # func.max() bypasses the column type, so the value comes back as the naive UTC that is stored.
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

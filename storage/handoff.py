@@ -1,0 +1,82 @@
+"""Hand-off conversations: one open conversation per customer, and the relayed messages staff reply to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Handoff, HandoffMessage, HandoffState
+from storage.upsert import dialect_insert
+
+
+async def open_handoff(session: AsyncSession, *, customer_id: int, now: datetime) -> tuple[Handoff, bool]:
+    """The customer's open conversation, opening one if there is none; (conversation, created).
+
+    One INSERT … ON CONFLICT on the unique open_customer_id: two racing hand-offs open one conversation.
+    """
+    statement = (
+        dialect_insert(session, Handoff.__table__)
+        .values(
+            customer_id=customer_id,
+            open_customer_id=customer_id,
+            state=HandoffState.OPEN,
+            opened_at=now,
+            last_activity_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["open_customer_id"])
+    )
+    created = (await session.execute(statement)).rowcount == 1
+    handoff = await open_handoff_of(session, customer_id=customer_id)
+    assert handoff is not None
+    return handoff, created
+
+
+async def open_handoff_of(session: AsyncSession, *, customer_id: int) -> Handoff | None:
+    result = await session.exec(select(Handoff).where(Handoff.open_customer_id == customer_id))
+    return result.first()
+
+
+async def lock_handoff(session: AsyncSession, *, handoff_id: int) -> Handoff | None:
+    """The conversation, locked against a concurrent close (row lock on PostgreSQL; SQLite's write lock)."""
+    result = await session.exec(select(Handoff).where(Handoff.id == handoff_id).with_for_update())
+    return result.first()
+
+
+async def touch_handoff(session: AsyncSession, *, handoff_id: int, now: datetime) -> None:
+    await session.execute(update(Handoff).where(Handoff.id == handoff_id).values(last_activity_at=now))
+
+
+async def close_handoff(
+    session: AsyncSession, *, handoff_id: int, now: datetime, closed_by: int | None
+) -> bool:
+    """Close an open conversation; False when it was already closed (a single conditional UPDATE)."""
+    result = await session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.state == HandoffState.OPEN)
+        .values(state=HandoffState.CLOSED, open_customer_id=None, closed_at=now, closed_by=closed_by)
+    )
+    return result.rowcount == 1
+
+
+async def remember_relay(
+    session: AsyncSession, *, handoff_id: int, chat_id: int, message_id: int, now: datetime
+) -> None:
+    statement = (
+        dialect_insert(session, HandoffMessage.__table__)
+        .values(handoff_id=handoff_id, chat_id=chat_id, message_id=message_id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
+    )
+    await session.execute(statement)
+
+
+async def handoff_of_relay(session: AsyncSession, *, chat_id: int, message_id: int) -> Handoff | None:
+    """The conversation a relayed support-chat message belongs to (open or closed)."""
+    statement = (
+        select(Handoff)
+        .join(HandoffMessage, HandoffMessage.handoff_id == Handoff.id)
+        .where(HandoffMessage.chat_id == chat_id, HandoffMessage.message_id == message_id)
+    )
+    return (await session.exec(statement)).first()
