@@ -39,7 +39,9 @@ async def handoffs(harness) -> list[Handoff]:
 async def relayed_ids(harness, chat_id: int) -> list[int]:
     """Message ids the bot relayed into this support chat, oldest first."""
     async with harness.db.read_session() as session:
-        statement = select(HandoffMessage).where(HandoffMessage.chat_id == chat_id).order_by(HandoffMessage.id)
+        statement = (
+            select(HandoffMessage).where(HandoffMessage.chat_id == chat_id).order_by(HandoffMessage.id)
+        )
         return [row.message_id for row in (await session.exec(statement)).all()]
 
 
@@ -54,7 +56,9 @@ def bot_message(chat: dict, message_id: int, text: str = "…") -> dict:
     }
 
 
-def staff_reply(staff: TgUser, replied_id: int, text: str | None = None, *, chat: dict | None = None, **extra):
+def staff_reply(
+    staff: TgUser, replied_id: int, text: str | None = None, *, chat: dict | None = None, **extra
+):
     """Staff answer by replying to the relayed message `replied_id` in their chat (private by default)."""
     chat = chat or updates.private_chat(staff)
     return updates.message(staff, text, chat=chat, reply_to_message=bot_message(chat, replied_id), **extra)

@@ -71,7 +71,11 @@ async def test_an_unanswered_question_is_a_gap_and_offers_a_person(harness):
     await harness.send(updates.message(JOHN, "Do you sell gift cards?"))
     assert "couldn't find an answer" in harness.last_text_to(JOHN)
     (gap,) = await gaps(harness)
-    assert (gap.text, gap.locale, gap.normalized) == ("Do you sell gift cards?", "en", "do you sell gift cards")
+    assert (gap.text, gap.locale, gap.normalized) == (
+        "Do you sell gift cards?",
+        "en",
+        "do you sell gift cards",
+    )
     assert harness.buttons_to(JOHN) == [("🙋 Talk to a person", f"faqh:{gap.id}")]
     assert await handoffs(harness) == [], "nobody is bothered until the customer asks for a person"
 

@@ -66,7 +66,9 @@ def test_questions_find_their_entry(text, code):
     assert codes_for(text) == [code]
 
 
-@pytest.mark.parametrize("text", ["hello", "what is the weather like", "my phone screen broke", "مرحبا كيف الحال"])
+@pytest.mark.parametrize(
+    "text", ["hello", "what is the weather like", "my phone screen broke", "مرحبا كيف الحال"]
+)
 def test_unrelated_text_finds_nothing(text):
     assert codes_for(text) == []
 
@@ -83,13 +85,21 @@ def test_two_close_entries_are_both_offered():
 def test_threshold_decides_between_an_answer_and_a_gap():
     best = matching.rank("retrun an item after 14 days", POOL, limit=1)[0]
     assert matching.decide("retrun an item after 14 days", POOL, threshold=best.score, margin=5).answer
-    assert not matching.decide("retrun an item after 14 days", POOL, threshold=best.score + 1, margin=5).matches
+    assert not matching.decide(
+        "retrun an item after 14 days", POOL, threshold=best.score + 1, margin=5
+    ).matches
 
 
 @pytest.mark.parametrize(
     ("text", "wanted"),
-    [("talk to a human", True), ("I want an agent please", True), ("أريد التحدث مع موظف", True),
-     ("ابي انسان", True), ("where is my order", False), ("متى يصل طلبي", False)],
+    [
+        ("talk to a human", True),
+        ("I want an agent please", True),
+        ("أريد التحدث مع موظف", True),
+        ("ابي انسان", True),
+        ("where is my order", False),
+        ("متى يصل طلبي", False),
+    ],
 )
 def test_asking_for_a_person(text, wanted):
     assert matching.wants_human(text) is wanted
