@@ -4,8 +4,8 @@ text in English and Arabic, the choice between two, gaps, and the "Did this help
 from __future__ import annotations
 
 from bot.faq import library
-from tests.faq_support import AMIRA, JOHN, entries, entry, gaps, handoffs, tap_data
 from tests.fakes import updates
+from tests.faq_support import AMIRA, JOHN, entries, entry, gaps, handoffs, tap_data
 from tests.surveys_support import surveys
 
 

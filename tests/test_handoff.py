@@ -7,10 +7,10 @@ import asyncio
 
 from bot.app import build_application
 from tests.conftest import MERCHANT
-from tests.faq_support import AMIRA, JOHN, handoffs, relayed_ids, staff_reply, tap_data
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeRequest, blocked_by_user
 from tests.fakes.updates import TgUser
+from tests.faq_support import AMIRA, JOHN, handoffs, relayed_ids, staff_reply, tap_data
 from tests.harness import Harness
 from tests.surveys_support import surveys
 
@@ -23,7 +23,7 @@ def copies_to(harness, user: TgUser) -> list[dict]:
 
 
 async def open_conversation(harness, user: TgUser = JOHN, text: str = "I want to talk to a human") -> int:
-    """The customer starts the bot and asks for a person; returns the relayed message id in the merchant chat."""
+    """The customer starts the bot and asks for a person; returns the message id relayed to the merchant."""
     await harness.send(updates.command(user, "/start"))
     await harness.send(updates.message(user, text))
     return (await relayed_ids(harness, MERCHANT.id))[-1]
