@@ -6,6 +6,8 @@ import time
 
 from sqlmodel import select
 
+from bot.faq import library
+from bot.surveys.service import env_of
 from storage.models import FaqEntry, FaqGap, Handoff, HandoffMessage
 from tests.fakes import updates
 from tests.fakes.bot_api import BOT_ID, BOT_USERNAME
@@ -15,7 +17,13 @@ JOHN = TgUser(id=8001, first_name="John", language_code="en", username="johnd")
 AMIRA = TgUser(id=8002, first_name="أميرة", language_code="ar")
 
 
+async def seeded(harness) -> None:
+    """Seed the FAQ from the sample file, as the bot does on first use."""
+    await library.ensure_seeded(env_of(harness.app), harness.app.bot_data)
+
+
 async def entry(harness, code: str, locale: str) -> FaqEntry:
+    await seeded(harness)
     async with harness.db.read_session() as session:
         statement = select(FaqEntry).where(FaqEntry.code == code, FaqEntry.locale == locale)
         return (await session.exec(statement)).one()
