@@ -19,6 +19,7 @@ from telegram.request import BaseRequest
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
+from bot.faq import library as faq_library
 from bot.handlers import (
     errors,
     fallback,
@@ -70,6 +71,7 @@ WEB_ROUTES: list = [loyalty_webhooks.install]
 JOBS: list = [
     survey_jobs.schedule,  # CSAT after purchases, periodic NPS
     loyalty_expiry.schedule,  # record expired points (only when LOYALTY_EXPIRY_DAYS is set)
+    faq_library.schedule,  # seed the FAQ from FAQ_FILE once, right after start (a one-off job)
 ]
 
 

@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     orders = commands.add_parser("import-orders", help="import shop orders from a CSV file and award points")
     orders.add_argument("file", help="CSV with order_id, customer, amount, created_at[, status]")
     orders.add_argument("--notify", action="store_true", help="tell customers about the points (BOT_TOKEN)")
+    faq = commands.add_parser("faq-import", help="load an FAQ file (default FAQ_FILE) into the database")
+    faq.add_argument("file", nargs="?", help="YAML file in the format of data/faq.yaml")
     return parser
 
 
@@ -61,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.loyalty.cli import import_orders_command
 
             return asyncio.run(import_orders_command(settings, args.file, notify=args.notify))
+        elif args.command == "faq-import":
+            from bot.faq.cli import import_faq_command
+
+            return asyncio.run(import_faq_command(settings, args.file))
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS

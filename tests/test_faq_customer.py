@@ -98,3 +98,37 @@ async def test_emoji_only_text_is_still_not_understood(harness):
     await harness.send(updates.message(JOHN, "👍👍"))
     assert "didn't understand" in harness.last_text_to(JOHN)
     assert await gaps(harness) == []
+
+
+async def test_the_faq_is_seeded_by_a_job_right_after_start(harness):
+    (job,) = harness.app.job_queue.get_jobs_by_name("faq-seed")
+    assert await entries(harness) == []
+    await job.run(harness.app)
+    assert len(await entries(harness)) == 16
+
+
+async def test_faq_import_replaces_the_entries_it_names_and_keeps_the_rest(
+    harness, settings, tmp_path, capsys
+):
+    from bot.faq.cli import EXIT_BAD_FILE, import_faq_command
+
+    await harness.send(updates.command(JOHN, "/faq"))  # seeded from the sample
+    path = tmp_path / "faq.yaml"
+    path.write_text(
+        "entries:\n"
+        "  - code: shipping\n"
+        "    en: {question: 'How fast is delivery?', answer: Next day everywhere.}\n"
+        "  - code: gifts\n"
+        "    ar: {question: 'هل لديكم بطاقات هدايا؟', answer: نعم.}\n",
+        encoding="utf-8",
+    )
+    assert await import_faq_command(settings, str(path)) == 0
+    assert "2 FAQ entries imported" in capsys.readouterr().out
+    shipping = await entry(harness, "shipping", "en")
+    assert (shipping.question, shipping.answer) == ("How fast is delivery?", "Next day everywhere.")
+    assert (await entry(harness, "gifts", "ar")).answer == "نعم."
+    assert (await entry(harness, "shipping", "ar")).question == "كم تستغرق مدة التوصيل؟"
+    assert len(await entries(harness)) == 17
+    path.write_text("entries:\n  - code: x\n    en: {question: q}\n", encoding="utf-8")
+    assert await import_faq_command(settings, str(path)) == EXIT_BAD_FILE
+    assert "needs a question and an answer" in capsys.readouterr().err

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
+from telegram.ext import Application
 
+from bot.context import BotContext
 from bot.faq import matching
 from bot.settings import LOCALES
-from bot.surveys.service import Env
+from bot.surveys.service import Env, env_of
 from storage import faq as store
 from storage.faq import EntryData
 from storage.models import FaqEntry
@@ -22,6 +25,9 @@ CODE = re.compile(r"^[a-z0-9_]{1,32}$")
 QUESTION_MAX = 300
 ANSWER_MAX = 3000
 POOL_KEY = "faq_pool"
+# Edits in chat refresh the cache at once; this bounds how long an import from the command line
+# (`python -m bot faq-import`) takes to reach a running bot.
+POOL_SECONDS = 60
 SEEDED_KEY = "faq_seeded"
 
 
@@ -73,6 +79,15 @@ async def ensure_seeded(env: Env, bot_data: dict[str, Any]) -> None:
     bot_data[SEEDED_KEY] = True
 
 
+def schedule(application: Application) -> None:
+    """Seed the FAQ as soon as the bot runs, so the first customer does not wait for it."""
+
+    async def seed(context: BotContext) -> None:
+        await ensure_seeded(env_of(context), context.bot_data)
+
+    application.job_queue.run_once(seed, when=0, name="faq-seed")
+
+
 def forget_pool(bot_data: dict[str, Any]) -> None:
     """Drop the cached matching pool after the FAQ changed."""
     bot_data.pop(POOL_KEY, None)
@@ -81,14 +96,14 @@ def forget_pool(bot_data: dict[str, Any]) -> None:
 async def pool(env: Env, bot_data: dict[str, Any]) -> tuple[list[matching.Candidate], dict[int, FaqEntry]]:
     """Every entry prepared for matching, cached until the FAQ changes."""
     cached = bot_data.get(POOL_KEY)
-    if cached is None:
+    if cached is None or time.monotonic() - cached[0] > POOL_SECONDS:
         await ensure_seeded(env, bot_data)
         async with env.db.read_session() as session:
             entries = await store.list_entries(session)
         by_id = {entry.id: entry for entry in entries}
         prepared = matching.candidates((e.id, e.question, e.phrasing_list) for e in entries)
-        cached = bot_data[POOL_KEY] = (prepared, by_id)
-    return cached
+        cached = bot_data[POOL_KEY] = (time.monotonic(), prepared, by_id)
+    return cached[1], cached[2]
 
 
 async def find(env: Env, bot_data: dict[str, Any], text: str) -> list[FaqEntry]:
