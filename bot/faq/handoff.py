@@ -17,7 +17,7 @@ from telegram.error import TelegramError
 from bot.settings import Settings
 from bot.surveys.service import Env
 from storage import handoff as store
-from storage.models import Customer, Handoff
+from storage.models import Customer, Handoff, HandoffState
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ async def open_for(env: Env, *, customer: Customer, topic: str | None) -> tuple[
     if await post_to_staff(env, handoff, text) == 0:
         async with env.db.session() as session:
             await store.close_handoff(session, handoff_id=handoff.id, now=now, closed_by=None)
-        handoff.state = "closed"
+        handoff.state = HandoffState.CLOSED
         return handoff, False
     return handoff, True
 

@@ -13,12 +13,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.context import BotContext
 from bot.faq import handoff, library, matching
 from bot.handlers import faq_admin
+from bot.handlers.onboarding import profile_of
 from bot.replies import reply, user_locale
 from bot.surveys.jobs import request_survey_later
 from bot.surveys.service import env_of
 from storage import faq as store
 from storage.customers import ensure_customer
-from storage.models import Customer, FaqEntry, SurveyKind, SurveyTrigger
+from storage.models import Customer, FaqEntry, HandoffState, SurveyKind, SurveyTrigger
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,6 @@ def human_button(context: BotContext, locale: str, gap_id: int | None = None) ->
 
 async def customer_of(update: Update, context: BotContext) -> Customer:
     """The customer behind this update, created on first contact."""
-    from bot.handlers.onboarding import profile_of
-
     user = update.effective_user
     locale = await user_locale(context, user)
     async with context.db.session() as session:
@@ -155,7 +154,7 @@ async def hand_off(update: Update, context: BotContext, customer: Customer, *, t
     conversation, opened = await handoff.open_for(env_of(context), customer=customer, topic=topic)
     if opened:
         template = "faq/handoff_opened.html"
-    elif conversation.state == "open":
+    elif conversation.state == HandoffState.OPEN:
         template = "faq/handoff_already.html"
     else:
         template = "faq/handoff_unavailable.html"
