@@ -132,3 +132,10 @@ async def test_faq_import_replaces_the_entries_it_names_and_keeps_the_rest(
     path.write_text("entries:\n  - code: x\n    en: {question: q}\n", encoding="utf-8")
     assert await import_faq_command(settings, str(path)) == EXIT_BAD_FILE
     assert "needs a question and an answer" in capsys.readouterr().err
+
+
+async def test_faq_with_words_is_a_question(harness):
+    await harness.send(updates.command(JOHN, "/faq size chart"))
+    assert "Every product page has a size chart" in harness.last_text_to(JOHN)
+    await harness.send(updates.command(JOHN, "/faq ?!"))
+    assert "Frequently asked questions" in harness.last_text_to(JOHN)

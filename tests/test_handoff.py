@@ -36,6 +36,8 @@ async def test_relay_both_ways_until_staff_close(harness):
     assert "Conversation #1" in alert and "(@johnd)" in alert and "I want to talk to a human" in alert
     assert 'href="tg://user?id=8001"' in alert
 
+    await harness.send(updates.message(JOHN, "x" * 4096))
+    assert len(harness.last_text_to(MERCHANT)) < 4096, "a long message still fits with its header"
     await harness.send(updates.message(JOHN, "My parcel <arrived> broken"))
     assert harness.last_text_to(MERCHANT) == "💬 <b>#1</b> John (@johnd):\nMy parcel &lt;arrived&gt; broken"
 

@@ -22,6 +22,8 @@ from storage.models import Customer, Handoff, HandoffState
 logger = logging.getLogger(__name__)
 
 TOPIC_MAX = 500
+# A relayed text plus its header must fit Telegram's 4096 characters.
+RELAY_MAX = 3800
 
 
 def support_chats(settings: Settings) -> tuple[int, ...]:

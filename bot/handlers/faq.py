@@ -59,9 +59,13 @@ async def customer_of(update: Update, context: BotContext) -> Customer:
 
 async def show_faq(update: Update, context: BotContext) -> None:
     """/faq: the most asked questions as buttons; /faq <subcommand> is the merchants' FAQ editor."""
-    if context.args:
+    args = context.args or []
+    user = update.effective_user
+    if args and (args[0].lower() in faq_admin.SUBCOMMANDS or context.settings.is_merchant(user.id)):
         await faq_admin.manage_faq(update, context)
         return
+    if args and await consume_question(update, context, text=" ".join(args)):
+        return  # "/faq delivery time" is a question too
     env = env_of(context)
     await library.ensure_seeded(env, context.bot_data)
     locale = await user_locale(context, update.effective_user)
@@ -161,10 +165,12 @@ async def hand_off(update: Update, context: BotContext, customer: Customer, *, t
     await reply(update, context, template, locale=customer.locale)
 
 
-async def consume_question(update: Update, context: BotContext) -> bool:
+async def consume_question(update: Update, context: BotContext, *, text: str | None = None) -> bool:
     """Free text: answer from the FAQ, offer the two closest questions, or offer a person (a gap)."""
     message = update.effective_message
-    text = (message.text or "").strip() if message else ""
+    if text is None:
+        text = (message.text or "") if message else ""
+    text = text.strip()
     if not matching.normalize(text) or update.effective_user is None:
         return False  # emoji or punctuation only: nothing to look up
     env = env_of(context)

@@ -27,11 +27,12 @@ from storage.faq import EntryData
 DRAFT = "faq_draft"
 DRAFT_MINUTES = 30
 STEPS = ("question", "phrasings", "answer")
-LIST_PAGE = 15
+LIST_PAGE = 10  # entries per message: ten long questions stay under Telegram's 4096 characters
 BUTTONS = "faq/buttons.html"
 STEP_DATA = re.compile(r"^faq(keep|cancel)$")
 DELETE_DATA = re.compile(r"^faqdel:(\d+)$")
 NONE = "-"
+SUBCOMMANDS = ("list", "add", "edit", "delete", "gaps", "cancel")
 
 
 def step_keyboard(context: BotContext, locale: str, *, keep: bool) -> InlineKeyboardMarkup:
@@ -77,15 +78,14 @@ async def manage_faq(update: Update, context: BotContext) -> None:
     """/faq list|add|edit|delete|gaps|cancel (merchants)."""
     args = context.args or []
     command, rest = args[0].lower(), args[1:]
-    actions = {
+    action = {
         "list": list_entries,
         "add": start_add,
         "edit": start_edit,
         "delete": ask_delete,
         "gaps": show_gaps,
         "cancel": cancel_draft,
-    }
-    action = actions.get(command)
+    }.get(command)
     if action is None:
         await reply(update, context, "faq/admin_usage.html")
         return

@@ -198,7 +198,11 @@ async def consume_customer_text(update: Update, context: BotContext) -> bool:
     conversation, customer = found
     env = env_of(context)
     text = handoff.staff_text(
-        env, "faq/staff_message.html", customer=customer, handoff=conversation, text=message.text
+        env,
+        "faq/staff_message.html",
+        customer=customer,
+        handoff=conversation,
+        text=message.text[: handoff.RELAY_MAX],
     )
     if await handoff.post_to_staff(env, conversation, text) == 0:
         await reply(update, context, "faq/handoff_unavailable.html", locale=customer.locale)
