@@ -19,10 +19,11 @@ from telegram.request import BaseRequest
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
-from bot.handlers import errors, fallback, loyalty, loyalty_award, onboarding, surveys
+from bot.handlers import errors, fallback, loyalty, loyalty_award, onboarding, referrals, surveys
 from bot.i18n import Templates
 from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import webhooks as loyalty_webhooks
+from bot.referrals import jobs as referral_jobs
 from bot.settings import Settings
 from bot.surveys import jobs as survey_jobs
 from bot.text_router import TextRouter
@@ -39,6 +40,7 @@ FEATURES = [
     surveys,  # /survey, score buttons, Skip
     loyalty,  # /balance, /history, /rewards, /card, /phone, shared contacts
     loyalty_award,  # /award (merchants)
+    referrals,  # /referral (its /start deep links are handled inside onboarding's /start)
     fallback,  # must stay last
 ]
 
@@ -54,6 +56,7 @@ WEB_ROUTES: list = [loyalty_webhooks.install]
 JOBS: list = [
     survey_jobs.schedule,  # CSAT after purchases, periodic NPS
     loyalty_expiry.schedule,  # record expired points (only when LOYALTY_EXPIRY_DAYS is set)
+    referral_jobs.schedule,  # reward referrals whose first purchase cleared the return window
 ]
 
 
