@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Customer, Order, OrderStatus, Referral, ReferralCode, ReferralStatus
-from storage.points import COUPON_ALPHABET
+from storage.points import COUPON_ALPHABET, lock_customer
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -260,6 +260,8 @@ async def top_referrers(
 
 async def forget_referrals(session: AsyncSession, *, customer_id: int) -> None:
     """/forgetme: drop the code and unlink the customer from every referral; anonymous rows stay counted."""
+    # The customer before their referral rows: the order the conversion sweep locks in, so no deadlock.
+    await lock_customer(session, customer_id=customer_id)
     await session.execute(delete(ReferralCode).where(col(ReferralCode.customer_id) == customer_id))
     await session.execute(
         update(Referral).where(col(Referral.referrer_id) == customer_id).values(referrer_id=None)
