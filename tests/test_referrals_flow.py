@@ -237,3 +237,13 @@ async def test_unreachable_referrer_does_not_stop_the_reward(harness):
 async def test_sweep_is_scheduled_on_the_job_queue(harness):
     names = [job.name for job in harness.app.job_queue.jobs()]
     assert names.count("referrals-sweep") == 1
+
+
+async def test_help_and_menu_list_the_referral_command(harness):
+    await start(harness, NEIL)
+    await harness.send(updates.command(NEIL, "/help"))
+    assert "/referral" in harness.last_text_to(NEIL) and "Invite friends and earn rewards" in (
+        harness.last_text_to(NEIL)
+    )
+    menus = harness.api.sent("setMyCommands")
+    assert any(command["command"] == "referral" for call in menus for command in call.params["commands"])
