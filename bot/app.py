@@ -29,11 +29,13 @@ from bot.handlers import (
     loyalty,
     loyalty_award,
     onboarding,
+    referrals,
     surveys,
 )
 from bot.i18n import Templates
 from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import webhooks as loyalty_webhooks
+from bot.referrals import jobs as referral_jobs
 from bot.settings import Settings
 from bot.surveys import jobs as survey_jobs
 from bot.text_router import TextRouter
@@ -50,6 +52,7 @@ FEATURES = [
     surveys,  # /survey, score buttons, Skip
     loyalty,  # /balance, /history, /rewards, /card, /phone, shared contacts
     loyalty_award,  # /award (merchants)
+    referrals,  # /referral (its /start deep links are handled inside onboarding's /start)
     faq,  # /faq (top questions; /faq <subcommand> for merchants), /human, answer and vote buttons
     faq_admin,  # Keep/Cancel/Delete buttons of the merchants' FAQ editor
     handoff,  # staff replies (group -1), /r, /close, customers' media during a conversation (before fallback)
@@ -71,6 +74,7 @@ WEB_ROUTES: list = [loyalty_webhooks.install]
 JOBS: list = [
     survey_jobs.schedule,  # CSAT after purchases, periodic NPS
     loyalty_expiry.schedule,  # record expired points (only when LOYALTY_EXPIRY_DAYS is set)
+    referral_jobs.schedule,  # reward referrals whose first purchase cleared the return window
     faq_library.schedule,  # seed the FAQ from FAQ_FILE once, right after start (a one-off job)
 ]
 

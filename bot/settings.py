@@ -75,6 +75,19 @@ class Settings(BaseSettings):
     shopify_webhook_secret: SecretStr | None = None
     woocommerce_webhook_secret: SecretStr | None = None
 
+    # --- referrals ---
+    # What each side gets when a referral converts: "points:<n>", "coupon:<benefit printed on the coupon>"
+    # (max 64 characters) or "none".
+    referral_referrer_reward: str = "points:200"
+    referral_referee_reward: str = "points:100"
+    # The referee's first paid order of at least this many currency units qualifies (0 = any paid order).
+    referral_min_order_amount: Decimal = Field(default=Decimal(10), ge=0, le=1_000_000)
+    # Rewarded referrals per referrer per week (Monday to Sunday, shop time zone); 0 = no cap. Conversions
+    # beyond the cap are recorded but not rewarded.
+    referral_weekly_cap: int = Field(default=10, ge=0)
+    # How often the sweep that rewards referrals whose return window has ended runs.
+    referral_sweep_minutes: int = Field(default=60, ge=1)
+
     # --- faq ---
     # The FAQ file that seeds the FAQ on first run (later edits live in the database; see docs/faq.md).
     faq_file: Path = PROJECT_ROOT / "data" / "faq.yaml"
@@ -138,6 +151,14 @@ class Settings(BaseSettings):
 
         parse = parse_tiers if info.field_name == "loyalty_tiers" else parse_rewards
         parse(value)  # raises ValueError with a readable message
+        return value
+
+    @field_validator("referral_referrer_reward", "referral_referee_reward")
+    @classmethod
+    def _referral_reward(cls, value: str) -> str:
+        from bot.referrals.rules import parse_reward
+
+        parse_reward(value)  # raises ValueError with a readable message
         return value
 
     @property

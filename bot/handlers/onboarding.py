@@ -10,8 +10,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler, C
 
 from bot.commands import commands_for
 from bot.context import BotContext
-from bot.handlers import loyalty
+from bot.handlers import loyalty, referrals
 from bot.i18n import normalize_locale
+from bot.referrals.service import attribute_on_start
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.settings import LOCALES
 from storage import customers
@@ -47,9 +48,19 @@ async def start(update: Update, context: BotContext) -> None:
             session, profile=profile_of(update), locale=locale, start_payload=payload
         )
         locale = customer.locale
+        # Same transaction as the registration, so only the /start that created the customer attributes.
+        invitation = await attribute_on_start(
+            session,
+            settings=context.settings,
+            now=context.clock.now(),
+            customer=customer,
+            created=created,
+            payload=context.args[0] if context.args else None,
+        )
     template = "onboarding/welcome.html" if created else "onboarding/welcome_back.html"
     await reply(update, context, template, locale=locale, name=user.first_name)
     await loyalty.on_joined(update, context)  # member code, welcome bonus, orders waiting for them
+    await referrals.answer_start(update, context, invitation, locale=locale)
 
 
 async def show_help(update: Update, context: BotContext) -> None:

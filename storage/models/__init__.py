@@ -4,6 +4,7 @@ from storage.models.customers import Customer
 from storage.models.faq import FaqEntry, FaqGap, FaqMeta, Handoff, HandoffMessage, HandoffState
 from storage.models.orders import Order, OrderStatus
 from storage.models.points import Coupon, PointsEntry
+from storage.models.referrals import Referral, ReferralCode, ReferralStatus
 from storage.models.surveys import Survey, SurveyKind, SurveyResponse, SurveyState, SurveyTrigger
 
 __all__ = [
@@ -18,6 +19,9 @@ __all__ = [
     "Order",
     "OrderStatus",
     "PointsEntry",
+    "Referral",
+    "ReferralCode",
+    "ReferralStatus",
     "Survey",
     "SurveyKind",
     "SurveyResponse",

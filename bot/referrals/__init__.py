@@ -1,0 +1,1 @@
+"""Referral programme: invitation links, attribution on /start, rewards once the first purchase is kept."""

@@ -1,0 +1,220 @@
+"""The conversion sweep: referrals whose qualifying purchase has cleared its return window are rewarded
+(within the referrer's weekly cap) and the customers told. Runs on PTB's JobQueue with context.clock."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.ext import Application
+
+from bot.context import BotContext
+from bot.loyalty.notify import tell_customer
+from bot.referrals import rules
+from bot.settings import Settings
+from storage import referrals as store
+from storage.models import Order, OrderStatus, Referral, ReferralStatus
+from storage.points import add_points, issue_coupon, lock_customer
+
+logger = logging.getLogger(__name__)
+
+BATCH = 200
+COUPON_PREFIX = "F"  # referral coupons read "F…" at the till, reward coupons "R…"
+
+
+@dataclass(frozen=True)
+class Gift:
+    points: int = 0
+    coupon: str | None = None
+    benefit: str = ""
+
+
+@dataclass(frozen=True)
+class Conversion:
+    referral_id: int
+    referrer_id: int | None
+    referee_id: int | None
+    cancelled: bool = False
+    rewarded: bool = False
+    referrer_gift: Gift | None = None
+    referee_gift: Gift | None = None
+
+
+async def _give(
+    session: AsyncSession, *, spec: rules.RewardSpec, customer_id: int | None, key: str, now: datetime
+) -> Gift | None:
+    """Points (ledger kind "referral") or a coupon, once per key."""
+    if customer_id is None or spec.kind == "none":
+        return None
+    if spec.kind == "points":
+        await add_points(
+            session, customer_id=customer_id, delta=spec.points, kind="referral", key=key, available_at=now
+        )
+        return Gift(points=spec.points)
+    coupon = await issue_coupon(
+        session,
+        customer_id=customer_id,
+        source="referral",
+        benefit=spec.benefit,
+        key=key,
+        prefix=COUPON_PREFIX,
+    )
+    return Gift(coupon=coupon.code, benefit=coupon.benefit)
+
+
+async def convert(
+    session: AsyncSession, *, settings: Settings, now: datetime, referral_id: int
+) -> Conversion | None:
+    """Settle one pending referral whose return window has ended; None if it is not (or no longer) due.
+
+    Both customers are locked (ascending id, the order every writer here uses) before the referral row, so
+    the weekly-cap count and the reward are one serialized step per referrer: racing sweeps or conversions
+    can never reward more than the cap.
+    """
+    ids = (
+        await session.exec(
+            select(Referral.referrer_id, Referral.referee_id).where(col(Referral.id) == referral_id)
+        )
+    ).first()
+    if ids is None:
+        return None
+    for customer_id in sorted(i for i in ids if i is not None):
+        await lock_customer(session, customer_id=customer_id)
+    referral = await store.lock_referral(session, referral_id=referral_id)
+    if referral is None or referral.status != ReferralStatus.PENDING:
+        return None
+    if referral.qualifies_at is None or referral.qualifies_at > now:
+        return None
+    base = {
+        "referral_id": referral_id,
+        "referrer_id": referral.referrer_id,
+        "referee_id": referral.referee_id,
+    }
+    order = await session.get(Order, referral.order_id) if referral.order_id is not None else None
+    refunded_at = order.refunded_at if order is not None and order.status != OrderStatus.PAID else None
+    if refunded_at is not None and refunded_at < referral.qualifies_at:
+        # Refunded in time but the reversal listener did not run (e.g. a CSV import): cancel now.
+        referral.status, referral.cancelled_at = ReferralStatus.CANCELLED, refunded_at
+        session.add(referral)
+        await session.flush()
+        return Conversion(**base, cancelled=True)
+    converted_at = referral.qualifies_at
+    rewarded = True
+    if referral.referrer_id is not None and settings.referral_weekly_cap:
+        start, end = rules.week_bounds(converted_at, settings.timezone)
+        count = await store.rewarded_in_week(session, referrer_id=referral.referrer_id, start=start, end=end)
+        rewarded = count < settings.referral_weekly_cap
+    referrer_gift = referee_gift = None
+    if rewarded:
+        referrer_gift = await _give(
+            session,
+            spec=rules.parse_reward(settings.referral_referrer_reward),
+            customer_id=referral.referrer_id,
+            key=f"referral:{referral_id}:referrer",
+            now=now,
+        )
+        referee_gift = await _give(
+            session,
+            spec=rules.parse_reward(settings.referral_referee_reward),
+            customer_id=referral.referee_id,
+            key=f"referral:{referral_id}:referee",
+            now=now,
+        )
+    referral.status, referral.converted_at, referral.rewarded = (
+        ReferralStatus.CONVERTED,
+        converted_at,
+        rewarded,
+    )
+    referral.referrer_points = referrer_gift.points if referrer_gift else 0
+    referral.referee_points = referee_gift.points if referee_gift else 0
+    session.add(referral)
+    await session.flush()
+    return Conversion(**base, rewarded=rewarded, referrer_gift=referrer_gift, referee_gift=referee_gift)
+
+
+async def announce(context: BotContext, conversion: Conversion) -> None:
+    """Tell the referrer their friend converted (and whether it was rewarded), and the referee their gift."""
+    if conversion.cancelled:
+        return
+    common = {
+        "db": context.db,
+        "templates": context.templates,
+        "settings": context.settings,
+        "now": context.clock.now(),
+    }
+    if conversion.referrer_id is not None:
+        await tell_customer(
+            context.bot,
+            **common,
+            customer_id=conversion.referrer_id,
+            template="referrals/converted.html",
+            rewarded=conversion.rewarded,
+            gift=conversion.referrer_gift,
+            cap=context.settings.referral_weekly_cap,
+        )
+    if conversion.referee_id is not None and conversion.referee_gift is not None:
+        await tell_customer(
+            context.bot,
+            **common,
+            customer_id=conversion.referee_id,
+            template="referrals/referee_reward.html",
+            gift=conversion.referee_gift,
+        )
+
+
+async def sweep(context: BotContext) -> Counter:
+    """Mark qualifying purchases the listeners missed, then settle every due referral; returns counts."""
+    db, settings, now = context.db, context.settings, context.clock.now()
+    outcomes: Counter = Counter()
+    window = timedelta(days=settings.loyalty_pending_days)
+    async with db.session() as session:
+        for referee_id, order in await store.qualifying_orders(session, limit=BATCH):
+            if await store.mark_pending(
+                session,
+                referee_id=referee_id,
+                order_id=order.id,
+                amount_minor=order.amount_minor,
+                ordered_at=order.ordered_at,
+                qualifies_at=order.ordered_at + window,
+            ):
+                outcomes["pending"] += 1
+    async with db.read_session() as session:
+        due = await store.due_referrals(session, now=now, limit=BATCH)
+    for referral_id in due:
+        # One referral's failure must not stop the others; it is retried on the next sweep.
+        try:
+            async with db.session() as session:
+                conversion = await convert(session, settings=settings, now=now, referral_id=referral_id)
+            if conversion is None:
+                continue
+            outcomes[
+                "cancelled" if conversion.cancelled else "rewarded" if conversion.rewarded else "capped"
+            ] += 1
+            await announce(context, conversion)
+        except Exception:
+            logger.exception("Referral %s could not be settled", referral_id)
+            outcomes["failed"] += 1
+    if outcomes:
+        logger.info("Referral sweep: %s", dict(outcomes))
+    return outcomes
+
+
+async def sweep_job(context: BotContext) -> None:
+    """JobQueue callback."""
+    await sweep(context)
+
+
+def schedule(application: Application) -> None:
+    """Run the sweep every REFERRAL_SWEEP_MINUTES, starting a couple of minutes after start-up."""
+    minutes = application.bot_data["settings"].referral_sweep_minutes
+    application.job_queue.run_repeating(
+        sweep_job,
+        interval=timedelta(minutes=minutes),
+        first=timedelta(minutes=2),
+        name="referrals-sweep",
+        job_kwargs={"misfire_grace_time": 600, "coalesce": True, "max_instances": 1},
+    )

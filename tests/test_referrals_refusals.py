@@ -1,0 +1,106 @@
+"""Links that must not attribute: each gets a clear reply and records nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import MERCHANT
+from tests.fakes import updates
+from tests.referrals_support import NADA, NEIL, OMAR, RITA, code_of, customer_of, invite, referrals, start
+
+INVALID = "This invitation link is not valid"
+
+
+async def test_own_link_is_refused(harness):
+    await start(harness, RITA)
+    code = await code_of(harness, RITA)
+    await start(harness, RITA, f"ref_{code}")
+    assert "That is your own invitation link" in harness.last_text_to(RITA)
+    assert await referrals(harness) == []
+
+
+async def test_existing_customer_is_refused(harness):
+    await start(harness, RITA)
+    await start(harness, NEIL)
+    code = await code_of(harness, RITA)
+    await start(harness, NEIL, f"ref_{code}")
+    texts = harness.texts_to(NEIL)
+    assert "Welcome back" in texts[-2]
+    assert "Invitation links are for new customers" in texts[-1]
+    assert await referrals(harness) == []
+
+
+async def test_customer_known_from_another_command_is_refused(harness):
+    await start(harness, RITA)
+    code = await code_of(harness, RITA)
+    await harness.send(updates.command(NEIL, "/balance"))  # first contact, without the link
+    await start(harness, NEIL, f"ref_{code}")
+    assert "Invitation links are for new customers" in harness.last_text_to(NEIL)
+    assert await referrals(harness) == []
+
+
+async def test_new_customer_who_already_ordered_is_refused(harness):
+    await start(harness, RITA)
+    code = await code_of(harness, RITA)
+    # The shop recorded a purchase under Neil's Telegram id before he ever opened the bot.
+    await harness.send(updates.command(MERCHANT, f"/award {NEIL.id} 20"))
+    await start(harness, NEIL, f"ref_{code}")
+    assert "you have already ordered from us" in harness.last_text_to(NEIL)
+    assert await referrals(harness) == []
+    assert (await customer_of(harness, NEIL)) is not None  # still registered, just not referred
+
+
+async def test_second_referrer_is_refused(harness):
+    await start(harness, RITA)
+    await start(harness, OMAR)
+    await invite(harness, RITA, NEIL)
+    omar_code = await code_of(harness, OMAR)
+    await start(harness, NEIL, f"ref_{omar_code}")
+    assert "You have already joined through a friend's invitation" in harness.last_text_to(NEIL)
+    (referral,) = await referrals(harness)
+    assert referral.referrer_id == (await customer_of(harness, RITA)).id
+
+
+async def test_unknown_code_is_refused(harness):
+    await start(harness, NEIL, "ref_ABCDEFGH")
+    texts = harness.texts_to(NEIL)
+    assert "Welcome to Test Shop" in texts[-2] and INVALID in texts[-1]
+    assert await referrals(harness) == []
+
+
+@pytest.mark.parametrize(
+    "payload", ["ref_", "ref_ABC", "ref_ABCDEFGHJ", "ref_ABCD0OI1", "ref_<script>", "ref_" + "A" * 70]
+)
+async def test_garbled_codes_are_refused(harness, payload):
+    await start(harness, NEIL, payload)
+    assert INVALID in harness.last_text_to(NEIL)
+    assert await referrals(harness) == []
+
+
+async def test_garbled_code_in_arabic(harness):
+    await start(harness, NADA, "ref_%%%")
+    assert "رابط الدعوة هذا غير صالح" in harness.last_text_to(NADA)
+
+
+async def test_code_case_does_not_matter(harness):
+    await start(harness, RITA)
+    code = await code_of(harness, RITA)
+    await start(harness, NEIL, f"ref_{code.lower()}")
+    assert len(await referrals(harness)) == 1
+
+
+async def test_forgotten_referrers_code_no_longer_works(harness):
+    await start(harness, RITA)
+    code = await code_of(harness, RITA)
+    await harness.send(updates.command(RITA, "/forgetme"))
+    await harness.send(updates.callback(RITA, "forget:yes"))
+    await start(harness, NEIL, f"ref_{code}")
+    assert INVALID in harness.last_text_to(NEIL)
+    assert await referrals(harness) == []
+
+
+async def test_other_payloads_get_no_referral_reply(harness):
+    await start(harness, NEIL, "summer_sale")
+    texts = harness.texts_to(NEIL)
+    assert "Welcome to Test Shop" in texts[-1]
+    assert not any("invitation" in text for text in texts)
