@@ -224,3 +224,12 @@ async def test_blocked_customer_and_unreachable_support_chat(harness):
     await harness.send(updates.command(AMIRA, "/human"))
     assert "تعذّر الوصول إلى فريقنا" in harness.last_text_to(AMIRA)
     assert [c.state for c in await handoffs(harness)] == ["open", "closed"], "Amira is not left waiting"
+
+
+async def test_a_reply_to_a_customer_wins_over_an_faq_edit_in_progress(harness):
+    first = await open_conversation(harness)
+    await harness.send(updates.command(MERCHANT, "/faq add en gifts"))
+    await harness.send(staff_reply(MERCHANT, first, "We will call you."))
+    assert len(copies_to(harness, JOHN)) == 1
+    await harness.send(updates.message(MERCHANT, "Do you sell gift cards?"))
+    assert "Step 2 of 3" in harness.last_text_to(MERCHANT), "the editor still waits for its step"

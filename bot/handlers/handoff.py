@@ -12,7 +12,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, Me
 
 from bot.context import BotContext
 from bot.faq import handoff
-from bot.handlers import fallback, faq_admin
+from bot.handlers import fallback
 from bot.merchants import Handler
 from bot.replies import reply
 from bot.surveys.jobs import request_survey_later
@@ -101,11 +101,9 @@ async def staff_reply(update: Update, context: BotContext) -> None:
         return  # only replies to the bot's own (relayed) messages can be for a customer
     if not is_staff(update, context):
         return
-    if update.effective_chat.type == "private":
-        if faq_admin.live_draft(context) is not None:
-            return  # the merchant is editing the FAQ; their text is a step
-        if await conversation_replied_to(update, context) is None:
-            return  # a reply to some other bot message: ordinary text
+    if update.effective_chat.type == "private" and await conversation_replied_to(update, context) is None:
+        # A reply to some other bot message (an FAQ editor prompt, an alert) is ordinary text there.
+        return
     resolved = await resolve(update, context)
     if resolved is not None:
         conversation, customer = resolved
