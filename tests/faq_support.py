@@ -44,9 +44,9 @@ async def handoffs(harness) -> list[Handoff]:
         return list((await session.exec(select(Handoff).order_by(Handoff.id))).all())
 
 
-async def relayed_ids(harness, chat_id: int) -> list[int]:
-    """Message ids the bot relayed into this support chat, oldest first."""
-    async with harness.db.read_session() as session:
+async def relayed_ids(source, chat_id: int) -> list[int]:
+    """Message ids the bot relayed into this support chat, oldest first (`source`: a Harness or Database)."""
+    async with getattr(source, "db", source).read_session() as session:
         statement = (
             select(HandoffMessage).where(HandoffMessage.chat_id == chat_id).order_by(HandoffMessage.id)
         )
