@@ -52,9 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         if args.command == "run":
+            from telegram.error import InvalidToken, NetworkError
+
             from bot.runner import serve
 
-            asyncio.run(serve(settings, webhook=args.webhook))
+            try:
+                asyncio.run(serve(settings, webhook=args.webhook))
+            except InvalidToken:
+                raise SettingsError(
+                    "setting BOT_TOKEN was rejected by Telegram: check it with @BotFather"
+                ) from None
+            except NetworkError as error:  # only start-up calls get here; later ones are retried
+                print(f"error: cannot reach Telegram at TELEGRAM_API_URL: {error}", file=sys.stderr)
+                return 1
         elif args.command == "migrate":
             asyncio.run(migrate(settings))
         elif args.command == "import-orders":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,6 +16,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 Locale = Literal["en", "ar"]
 LOCALES: tuple[str, ...] = ("en", "ar")
+BOT_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
+ASYNC_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+# URL schemes as hosts hand them out -> the async driver's scheme.
+DATABASE_SCHEMES = {"sqlite://": "sqlite+aiosqlite://", "postgresql://": "postgresql+asyncpg://"}
+DATABASE_SCHEMES["postgres://"] = DATABASE_SCHEMES["postgresql://"]
 
 
 class Settings(BaseSettings):
@@ -88,6 +95,40 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("must be comma-separated Telegram user ids, e.g. 12345,67890") from None
         return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Empty is "missing" (reported by check_run_settings); anything else must look like BotFather's.
+        if value is not None and value.get_secret_value() and not BOT_TOKEN.match(value.get_secret_value()):
+            raise ValueError("must look like 123456789:AAE... as given by @BotFather")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        # Hosts hand out postgres:// and postgresql:// URLs; the bot needs the async drivers.
+        for plain, driver in DATABASE_SCHEMES.items():
+            if value.startswith(plain):
+                value = driver + value.removeprefix(plain)
+                break
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL, e.g. sqlite+aiosqlite:///engagement.db") from None
+        if url.drivername not in ASYNC_DRIVERS:
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value.upper()
 
     @field_validator("shop_timezone")
     @classmethod
