@@ -9,6 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Customer, Order, Survey, SurveyResponse
+from storage.points import remember_forgotten_welcome
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -126,6 +127,7 @@ async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
         .where(Survey.customer_id == customer.id)
         .values(chat_id=None, message_id=None, awaiting_reason_until=None)
     )
+    await remember_forgotten_welcome(session, customer_id=customer.id, telegram_id=telegram_id)
     customer.telegram_id = None
     customer.first_name = None
     customer.last_name = None

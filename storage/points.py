@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,6 +59,37 @@ async def add_points(
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
     return (await session.execute(statement)).rowcount == 1
+
+
+def _welcome_marker(telegram_id: int) -> str:
+    # 24 bits of a hash: one marker is shared by hundreds of possible Telegram ids, so it does not identify
+    # the person, yet a returning forgotten member almost surely meets their own marker again.
+    return hashlib.sha256(str(telegram_id).encode()).hexdigest()[:6]
+
+
+async def remember_forgotten_welcome(session: AsyncSession, *, customer_id: int, telegram_id: int) -> None:
+    """On /forgetme: note (without the Telegram id) that this person had their welcome bonus, so leaving
+    and joining again is not a way to collect it twice."""
+    welcomed = await session.exec(
+        select(PointsEntry.id).where(PointsEntry.idempotency_key == f"welcome:{customer_id}")
+    )
+    if welcomed.first() is None:
+        return
+    await add_points(
+        session,
+        customer_id=customer_id,
+        delta=0,
+        kind="forget",
+        key=f"forgotten-welcome:{_welcome_marker(telegram_id)}",  # a clash means the marker is already there
+    )
+
+
+async def welcomed_before(session: AsyncSession, *, telegram_id: int) -> bool:
+    """Whether someone with this Telegram id may have had a welcome bonus before a /forgetme."""
+    key = f"forgotten-welcome:{_welcome_marker(telegram_id)}"
+    return (
+        await session.exec(select(PointsEntry.id).where(PointsEntry.idempotency_key == key))
+    ).first() is not None
 
 
 @dataclass

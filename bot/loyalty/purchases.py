@@ -18,7 +18,7 @@ from bot.settings import Settings
 from storage import loyalty as store
 from storage.models import Customer, Order, OrderStatus
 from storage.orders import record_order, refund_order
-from storage.points import add_points, lock_customer, points_balance
+from storage.points import add_points, lock_customer, points_balance, welcomed_before
 
 MAX_FUTURE = timedelta(days=1)  # clock skew allowance for order dates
 
@@ -251,6 +251,8 @@ async def welcome_customer(
     assert customer.id is not None
     await store.ensure_member_code(session, customer=customer)
     bonus = settings.loyalty_welcome_bonus
+    if customer.telegram_id is not None and await welcomed_before(session, telegram_id=customer.telegram_id):
+        bonus = 0  # came back after /forgetme: the bonus was theirs once already
     given = bonus > 0 and await add_points(
         session,
         customer_id=customer.id,
