@@ -32,7 +32,7 @@ STATUSES = {
     "canceled": OrderStatus.CANCELLED,
 }
 REASONS = {
-    "amount_format": "amount is not a number",
+    "amount_format": "amount is not a number like 1234.50 (1,234 is ambiguous: write 1234)",
     "amount_precision": "amount has too many decimals",
     "amount_zero": "amount must be more than zero",
     "amount_too_large": "amount is above LOYALTY_MAX_ORDER_AMOUNT",

@@ -9,6 +9,9 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 # Rolling window of spend that decides the tier.
 TIER_WINDOW_DAYS = 365
 REWARD_ID = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
+# Amount spellings: "1,234.50" has thousands separators; "1,234" alone is ambiguous.
+THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+\.\d+")
+DIGITS_THEN_THREE = re.compile(r"\d{1,3}(,\d{3})+")
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,12 @@ def points_for(amount_minor: int, *, per_unit: Decimal, multiplier: Decimal, exp
 
 def parse_amount(text: str, *, exponent: int, max_units: int) -> int:
     """'12.50' -> 1250 minor units; ValueError (with a reason key) for anything else."""
-    cleaned = text.strip().replace(",", ".")
+    cleaned = text.strip().replace("\u066b", ".").replace("\u066c", ",")  # Arabic decimal/thousands signs
+    if THOUSANDS.fullmatch(cleaned):
+        cleaned = cleaned.replace(",", "")  # 1,234.50
+    elif DIGITS_THEN_THREE.fullmatch(cleaned):
+        raise ValueError("amount_format")  # 1,234: a thousands separator, or 1.234 (KWD)? Refuse to guess.
+    cleaned = cleaned.replace(",", ".")  # 25,50
     if not re.fullmatch(r"\d{1,12}(\.\d+)?", cleaned):
         raise ValueError("amount_format")
     value = Decimal(cleaned)

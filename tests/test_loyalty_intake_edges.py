@@ -1,0 +1,33 @@
+"""Purchase intake edge cases: ambiguous amounts, over-long customer references, --notify without a token."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.loyalty import rules
+from bot.loyalty.csv_import import import_orders
+from storage.orders import get_order
+from tests.loyalty_helpers import NOW
+
+
+@pytest.mark.parametrize("text", ["1,234", "25,500", "1.234,50"])
+def test_amounts_with_an_ambiguous_separator_are_refused_not_guessed(text):
+    # With a three-decimal currency (KWD, BHD, OMR) "1,234" used to become 1.234 instead of 1234.
+    for exponent in (0, 2, 3):
+        with pytest.raises(ValueError, match="amount_format"):
+            rules.parse_amount(text, exponent=exponent, max_units=10_000_000)
+
+
+def test_thousands_separators_with_decimals_and_arabic_signs_are_read():
+    assert rules.parse_amount("1,234.50", exponent=3, max_units=10_000) == 1_234_500
+    assert rules.parse_amount("1\u066c234\u066b5", exponent=2, max_units=10_000) == 123_450
+    assert rules.parse_amount("25,50", exponent=2, max_units=100) == 2550
+
+
+async def test_csv_with_ambiguous_amount_reports_the_row(db, settings, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text('order_id,customer,amount,created_at\nK1,+96550001234,"1,234",2026-03-01\n')
+    report = await import_orders(db, settings, path, now=NOW, progress=None)
+    assert report.imported == 0 and report.errors[0][0] == 2 and "ambiguous" in report.errors[0][1]
+    async with db.read_session() as session:
+        assert await get_order(session, external_id="K1") is None
