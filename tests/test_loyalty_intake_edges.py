@@ -31,3 +31,16 @@ async def test_csv_with_ambiguous_amount_reports_the_row(db, settings, tmp_path)
     assert report.imported == 0 and report.errors[0][0] == 2 and "ambiguous" in report.errors[0][1]
     async with db.read_session() as session:
         assert await get_order(session, external_id="K1") is None
+
+
+async def test_an_over_long_plus_reference_is_kept_truncated_on_every_database(db, settings, tmp_path):
+    path = tmp_path / "orders.csv"
+    long_ref = "+" + "x" * 300
+    path.write_text(
+        f"order_id,customer,amount,created_at\nL1,{long_ref},10,2026-03-01\nL2,+15550001111,5,2026-03-01\n"
+    )
+    report = await import_orders(db, settings, path, now=NOW, progress=None)
+    assert report.imported == 2 and report.errors == []
+    async with db.read_session() as session:
+        stored = await get_order(session, external_id="L1")
+    assert stored.customer_ref == long_ref[:128]

@@ -71,8 +71,8 @@ def normalize_ref(ref: str | None) -> str | None:
     if store.MEMBER_CODE.match(ref.upper()):
         return ref.upper()
     if ref.startswith(("+", "00")):
-        return store.normalize_phone(ref) or ref
-    return ref[:128]
+        ref = store.normalize_phone(ref) or ref
+    return ref[:128]  # the column's size: PostgreSQL refuses longer values
 
 
 def _validate(
