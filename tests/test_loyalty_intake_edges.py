@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.cli import main
 from bot.loyalty import rules
 from bot.loyalty.csv_import import import_orders
 from storage.orders import get_order
@@ -44,3 +45,15 @@ async def test_an_over_long_plus_reference_is_kept_truncated_on_every_database(d
     async with db.read_session() as session:
         stored = await get_order(session, external_id="L1")
     assert stored.customer_ref == long_ref[:128]
+
+
+def test_import_notify_without_a_token_is_a_one_line_settings_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.delenv("BOT_TOKEN", raising=False)
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,customer,amount,created_at\nN1,+15550001111,5,2026-03-01\n")
+    assert main(["import-orders", str(path), "--notify"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "BOT_TOKEN" in err[0]
+    assert not (tmp_path / "cli.db").exists()  # refused before touching the database
