@@ -19,6 +19,8 @@ from storage.points import add_points
 logger = logging.getLogger(__name__)
 
 REASON_MAX_CHARS = 1000
+# Row ids are 32-bit integers; a larger id in button data is forged and PostgreSQL would refuse the query.
+MAX_ROW_ID = 2**31 - 1
 # Scores at or below these are detractors the shop team hears about at once.
 DETRACTOR_MAX = {SurveyKind.NPS: 6, SurveyKind.CSAT: 2}
 
@@ -47,6 +49,8 @@ async def answer(env: Env, *, telegram_id: int, survey_id: int, score: int) -> T
     """Record a score tap; a second tap, a closed survey or someone else's survey changes nothing."""
     now = env.clock.now()
     settings = env.settings
+    if survey_id > MAX_ROW_ID:
+        return Tap(TapStatus.UNAVAILABLE)
     async with env.db.session() as session:
         customer = await get_customer(session, telegram_id=telegram_id)
         survey = await store.lock_survey(session, survey_id=survey_id)
@@ -85,6 +89,8 @@ async def close_reason(
     survey still waiting for its "why?".
     """
     now = env.clock.now()
+    if survey_id is not None and survey_id > MAX_ROW_ID:
+        return None
     async with env.db.session() as session:
         customer = await get_customer(session, telegram_id=telegram_id)
         if customer is None:
