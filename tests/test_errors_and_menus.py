@@ -48,6 +48,13 @@ async def test_menus_are_published_for_each_language_and_each_merchant(harness):
     assert "start" in by_language["ar"] and "forgetme" in by_language["en"]
     arabic = next(c for c in calls if c.params.get("language_code") == "ar")
     assert any("\u0600" <= ch <= "\u06ff" for ch in arabic.params["commands"][0]["description"])
-    merchant_menu = [c for c in calls if c.params.get("scope", {}).get("chat_id") == MERCHANT.id]
-    assert len(merchant_menu) == 1
-    assert len(merchant_menu[0].params["commands"]) >= len(by_language["en"])
+    merchant_menu = {
+        c.params.get("language_code"): c.params["commands"]
+        for c in calls
+        if c.params.get("scope", {}).get("chat_id") == MERCHANT.id
+    }
+    assert set(merchant_menu) == {None, "en", "ar"}
+    assert len(merchant_menu[None]) >= len(by_language["en"])
+    # An Arabic-speaking merchant gets the merchant menu in Arabic, not the shop's default language.
+    assert any("\u0600" <= ch <= "\u06ff" for ch in merchant_menu["ar"][-1]["description"])
+    assert merchant_menu["en"][-1]["description"].isascii()
