@@ -212,8 +212,9 @@ async def reverse_order(
     await lock_customer(session, customer_id=customer_id)
     entries = await store.order_points(session, order_id=order.id)
     earned = sum(entry.delta for entry in entries if entry.delta > 0)
+    already = -sum(entry.delta for entry in entries if entry.kind == "reverse")  # partial refunds
     current = await balance(session, settings=settings, customer_id=customer_id, now=now)
-    taken = min(earned, current.available + current.pending)
+    taken = min(earned - already, current.available + current.pending)
     if taken > 0:
         await add_points(
             session,
