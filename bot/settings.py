@@ -70,8 +70,8 @@ class Settings(BaseSettings):
     loyalty_welcome_bonus: int = Field(default=50, ge=0, le=1_000_000)
     # Earned points stay pending (not spendable) for the return window, then become available.
     loyalty_pending_days: int = Field(default=14, ge=0, le=365)
-    # Unspent points expire this many days after they became available (0 = never); spending uses the
-    # oldest points first.
+    # Unspent points expire after this many days without activity (purchase, redemption, bonus), never
+    # sooner after they became available (0 = never); spending uses the oldest points first.
     loyalty_expiry_days: int = Field(default=0, ge=0, le=3650)
     # "Name:min spend in the last 12 months (currency units):earn multiplier", comma-separated, lowest first.
     loyalty_tiers: str = "Bronze:0:1,Silver:500:1.25,Gold:2000:1.5"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Coupon, Customer, PointsEntry
+from storage.models import Coupon, Customer, Order, PointsEntry
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -115,22 +116,59 @@ def _take(lots: list[Lot], wanted: int) -> int:
     return wanted
 
 
-def replay_ledger(entries: list[PointsEntry], *, expire_after: timedelta | None) -> list[Lot]:
+# Entries that are not the customer's own doing do not keep their points alive.
+NOT_ACTIVITY = ("reverse", "expire", "forget")
+
+
+def activity_moments(
+    entries: list[PointsEntry], purchased_at: dict[int, datetime] | None = None
+) -> list[datetime]:
+    """When the customer was active: buying (the order's date when known, else when its points became
+    available), spending, bonuses. Refunded orders do not count, nor do reversals and expiries."""
+    reversed_orders = {entry.order_id for entry in entries if entry.kind == "reverse"}
+    purchased_at = purchased_at or {}
+    return sorted(
+        purchased_at.get(entry.order_id, entry.available_at) if entry.order_id else entry.available_at
+        for entry in entries
+        if entry.delta != 0
+        and entry.kind not in NOT_ACTIVITY
+        and (entry.order_id is None or entry.order_id not in reversed_orders)
+    )
+
+
+def inactivity_expiry(start: datetime, activity: list[datetime], window: timedelta) -> datetime:
+    """The moment points available from `start` expire: the first `window` without any activity."""
+    last = start
+    for moment in activity[bisect_right(activity, start) :]:
+        if moment - last >= window:
+            break
+        last = moment
+    return last + window
+
+
+def replay_ledger(
+    entries: list[PointsEntry],
+    *,
+    expire_after: timedelta | None,
+    purchased_at: dict[int, datetime] | None = None,
+) -> list[Lot]:
     """Rebuild the unspent lots from the append-only ledger, oldest first.
 
-    Spends consume the oldest lot that is available and not expired at the moment of the spend (FIFO); a
-    reversal tied to an order first takes back that order's own lot, even while it is still pending.
-    `expire` entries only record an expiry that the replay already applies, so they consume nothing.
+    With `expire_after`, points expire once the customer has been inactive that long (see
+    activity_moments). Spends consume the oldest lot that is available and not expired at the moment of the
+    spend (FIFO); a reversal tied to an order first takes back that order's own lot, even while it is still
+    pending. `expire` entries only record an expiry that the replay already applies, so they consume nothing.
     A negative entry's moment is its `available_at` (set to the business clock by the writer).
     """
     ordered = sorted(entries, key=lambda e: (e.available_at, e.id or 0))
+    activity = activity_moments(ordered, purchased_at) if expire_after else []
     lots = [
         Lot(
             entry.id or 0,
             entry.order_id,
             entry.delta,
             entry.available_at,
-            entry.available_at + expire_after if expire_after else None,
+            inactivity_expiry(entry.available_at, activity, expire_after) if expire_after else None,
             entry.delta,
         )
         for entry in ordered
@@ -165,8 +203,15 @@ def balance_of(lots: list[Lot], now: datetime) -> Balance:
 async def customer_lots(
     session: AsyncSession, *, customer_id: int, expire_after: timedelta | None = None
 ) -> list[Lot]:
-    result = await session.exec(select(PointsEntry).where(PointsEntry.customer_id == customer_id))
-    return replay_ledger(list(result.all()), expire_after=expire_after)
+    entries = list(
+        (await session.exec(select(PointsEntry).where(PointsEntry.customer_id == customer_id))).all()
+    )
+    purchased_at: dict[int, datetime] = {}
+    order_ids = {entry.order_id for entry in entries if entry.order_id is not None}
+    if expire_after and order_ids:
+        dates = await session.exec(select(Order.id, Order.ordered_at).where(col(Order.id).in_(order_ids)))
+        purchased_at = {order_id: ordered_at for order_id, ordered_at in dates.all()}
+    return replay_ledger(entries, expire_after=expire_after, purchased_at=purchased_at)
 
 
 async def points_balance(
