@@ -57,3 +57,34 @@ def test_import_notify_without_a_token_is_a_one_line_settings_error(tmp_path, mo
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "BOT_TOKEN" in err[0]
     assert not (tmp_path / "cli.db").exists()  # refused before touching the database
+
+
+async def test_award_with_unusual_digits_replies_instead_of_failing(harness):
+    from tests.conftest import MERCHANT
+    from tests.fakes import updates
+
+    await harness.send(updates.command(MERCHANT, "/award ²³⁴ 10"))  # isdigit() but not int()
+    assert "Usage" in harness.last_text_to(MERCHANT)
+    await harness.send(updates.command(MERCHANT, "/survey nps ²³⁴"))
+    assert "No customer matches" in harness.last_text_to(MERCHANT)
+
+
+async def test_award_by_phone_in_arabic_digits_reaches_the_member(harness, settings):
+    from tests.conftest import MERCHANT
+    from tests.fakes import updates
+    from tests.fakes.updates import TgUser
+    from tests.loyalty_helpers import balance
+    from tests.surveys_support import started
+
+    sara = TgUser(id=7301, first_name="Sara", language_code="ar")
+    customer_id = await started(harness, sara)
+    await harness.send(updates.contact(sara, "+966500000009"))
+    await harness.send(updates.command(MERCHANT, "/award +٩٦٦٥٠٠٠٠٠٠٠٩ ٢٠"))
+    assert "20 points for Sara" in harness.last_text_to(MERCHANT)
+    assert (await balance(harness.db, settings, customer_id, harness.clock.now())).pending == 20
+    # Kept for someone not yet in the bot, an Arabic-digit phone links once they share it.
+    await harness.send(updates.command(MERCHANT, "/award +٩٦٦٥٠٠٠٠٠٠١٠ 5 AR-2"))
+    omar = TgUser(id=7302, first_name="Omar", language_code="ar")
+    omar_id = await started(harness, omar)
+    await harness.send(updates.contact(omar, "+966500000010"))
+    assert (await balance(harness.db, settings, omar_id, harness.clock.now())).pending == 5

@@ -19,7 +19,7 @@ MERCHANT_COMMANDS = ("award",)
 
 def plausible_ref(ref: str) -> bool:
     """/award takes a member code, a phone number or a Telegram id; anything else is a typo."""
-    return bool(store.MEMBER_CODE.match(ref.upper()) or ref.isdigit() or store.normalize_phone(ref))
+    return bool(store.MEMBER_CODE.match(ref.upper()) or store.is_number(ref) or store.normalize_phone(ref))
 
 
 @merchant_only

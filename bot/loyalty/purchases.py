@@ -67,7 +67,7 @@ async def balance(session: AsyncSession, *, settings: Settings, customer_id: int
 def normalize_ref(ref: str | None) -> str | None:
     if ref is None or not ref.strip():
         return None
-    ref = ref.strip()
+    ref = store.ascii_digits(ref.strip())  # so it matches the phone or id the customer shares later
     if store.MEMBER_CODE.match(ref.upper()):
         return ref.upper()
     if ref.startswith(("+", "00")):
