@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Locale = Literal["en", "ar"]
 LOCALES: tuple[str, ...] = ("en", "ar")
 BOT_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 ASYNC_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 # URL schemes as hosts hand them out -> the async driver's scheme.
 DATABASE_SCHEMES = {"sqlite://": "sqlite+aiosqlite://", "postgresql://": "postgresql+asyncpg://"}
@@ -102,6 +103,19 @@ class Settings(BaseSettings):
         # Empty is "missing" (reported by check_run_settings); anything else must look like BotFather's.
         if value is not None and value.get_secret_value() and not BOT_TOKEN.match(value.get_secret_value()):
             raise ValueError("must look like 123456789:AAE... as given by @BotFather")
+        return value
+
+    @field_validator("webhook_secret", "shopify_webhook_secret", "woocommerce_webhook_secret")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # `SHOPIFY_WEBHOOK_SECRET=` in a .env must not mean "signed with the empty key", which anyone can do.
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule)")
         return value
 
     @field_validator("database_url")

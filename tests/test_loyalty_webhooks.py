@@ -246,3 +246,18 @@ async def test_shopify_refund_of_the_whole_amount_refunds_the_order(harness, bas
     async with harness.db.read_session() as session:
         assert (await get_order(session, external_id="5004")).status == OrderStatus.REFUNDED
     assert (await balance(harness.db, settings, cid, harness.clock.now())).pending == 0
+
+
+async def test_a_blank_secret_means_not_configured_not_the_empty_key(harness, base_url):
+    from bot.settings import load_settings
+
+    blank = load_settings(_env_file=None, shopify_webhook_secret="", woocommerce_webhook_secret="  ")
+    assert blank.shopify_webhook_secret is None and blank.woocommerce_webhook_secret is None
+    harness.app.bot_data["settings"] = harness.app.bot_data["settings"].model_copy(
+        update={"shopify_webhook_secret": blank.shopify_webhook_secret}
+    )
+    # A forger signs with the empty key, as an empty SHOPIFY_WEBHOOK_SECRET= used to accept.
+    status, _ = await shopify(base_url, shopify_order(5009, "500.00"), secret="")
+    assert status == 503
+    async with harness.db.read_session() as session:
+        assert await get_order(session, external_id="5009") is None

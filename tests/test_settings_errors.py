@@ -22,6 +22,7 @@ from tests.fakes.bot_api_server import FakeBotApiServer
         ({"DATABASE_URL": "postgresql+psycopg2://u@localhost/shop"}, "DATABASE_URL"),
         ({"DATABASE_URL": "mysql://u@localhost/shop"}, "DATABASE_URL"),
         ({"BOT_TOKEN": "my bot token"}, "BOT_TOKEN"),
+        ({"WEBHOOK_SECRET": "has spaces!"}, "WEBHOOK_SECRET"),
     ],
 )
 def test_malformed_settings_name_the_setting(env, setting):
