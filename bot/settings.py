@@ -74,10 +74,14 @@ class Settings(BaseSettings):
     # Unspent points expire after this many days without activity (purchase, redemption, bonus), never
     # sooner after they became available (0 = never); spending uses the oldest points first.
     loyalty_expiry_days: int = Field(default=0, ge=0, le=3650)
-    # "Name:min spend in the last 12 months (currency units):earn multiplier", comma-separated, lowest first.
-    loyalty_tiers: str = "Bronze:0:1,Silver:500:1.25,Gold:2000:1.5"
-    # "id:points cost:benefit printed on the coupon", separated by ";".
-    loyalty_rewards: str = "COFFEE:100:Free coffee;5OFF:250:5.00 off your next order;15PCT:600:15% off"
+    # "Name:min spend in the last 12 months (currency units):earn multiplier", comma-separated, lowest first;
+    # a name may be "English|Arabic".
+    loyalty_tiers: str = "Bronze|البرونزي:0:1,Silver|الفضي:500:1.25,Gold|الذهبي:2000:1.5"
+    # "id:points cost:benefit printed on the coupon", separated by ";"; a benefit may be "English|Arabic".
+    loyalty_rewards: str = (
+        "COFFEE:100:Free coffee|قهوة مجانية;5OFF:250:5.00 off your next order|خصم 5.00 على طلبك القادم;"
+        "15PCT:600:15% off|خصم 15%"
+    )
     # Orders above this amount (currency units) are refused as typos or forgeries.
     loyalty_max_order_amount: int = Field(default=100_000, ge=1)
     shopify_webhook_secret: SecretStr | None = None

@@ -88,3 +88,28 @@ async def test_award_by_phone_in_arabic_digits_reaches_the_member(harness, setti
     omar_id = await started(harness, omar)
     await harness.send(updates.contact(omar, "+966500000010"))
     assert (await balance(harness.db, settings, omar_id, harness.clock.now())).pending == 5
+
+
+def test_tier_names_and_reward_benefits_come_in_both_languages():
+    assert [tier.name for tier in rules.parse_tiers("Gold|ذهبي:100:2,Base:0:1", locale="ar")] == [
+        "Base",
+        "ذهبي",
+    ]
+    assert [tier.name for tier in rules.parse_tiers("Gold|ذهبي:100:2,Base:0:1")] == ["Base", "Gold"]
+    (coffee,) = rules.parse_rewards("COFFEE:100:Free coffee|قهوة مجانية", locale="ar")
+    assert coffee.benefit == "قهوة مجانية"
+    with pytest.raises(ValueError, match="64"):
+        rules.parse_rewards("X:1:ok|" + "ا" * 65)
+
+
+async def test_arabic_customers_see_rewards_and_coupon_in_arabic(harness, settings):
+    from tests.fakes import updates
+    from tests.fakes.updates import TgUser
+    from tests.surveys_support import started
+
+    huda = TgUser(id=7303, first_name="Huda", language_code="ar")
+    await started(harness, huda)
+    await harness.send(updates.command(huda, "/rewards"))
+    text = harness.last_text_to(huda)
+    assert "قهوة مجانية" in text and "Free coffee" not in text
+    assert any("قهوة مجانية" in label for label, _ in harness.buttons_to(huda))

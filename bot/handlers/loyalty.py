@@ -31,7 +31,7 @@ async def show_balance(update: Update, context: BotContext) -> None:
     """Points available and pending, tier and progress to the next tier."""
     customer = await member(update, context)
     settings, now = context.settings, context.clock.now()
-    tiers = rules.parse_tiers(settings.loyalty_tiers)
+    tiers = rules.parse_tiers(settings.loyalty_tiers, locale=customer.locale)
     async with context.db.read_session() as session:
         current = await purchases.balance(session, settings=settings, customer_id=customer.id, now=now)
         spend = await store.spend_since(
@@ -114,7 +114,7 @@ async def show_history(update: Update, context: BotContext) -> None:
 async def show_rewards(update: Update, context: BotContext) -> None:
     """The reward catalogue with a redeem button for each reward."""
     customer = await member(update, context)
-    catalogue = rules.parse_rewards(context.settings.loyalty_rewards)
+    catalogue = rules.parse_rewards(context.settings.loyalty_rewards, locale=customer.locale)
     async with context.db.read_session() as session:
         current = await purchases.balance(
             session, settings=context.settings, customer_id=customer.id, now=context.clock.now()
@@ -148,7 +148,8 @@ async def ask_redeem(update: Update, context: BotContext) -> None:
     await query.answer()
     customer = await member(update, context)
     reward = rules.find_reward(
-        rules.parse_rewards(context.settings.loyalty_rewards), query.data[len("loy:r:") :]
+        rules.parse_rewards(context.settings.loyalty_rewards, locale=customer.locale),
+        query.data[len("loy:r:") :],
     )
     if reward is None:
         await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=customer.locale)
@@ -188,7 +189,10 @@ async def confirm_redeem(update: Update, context: BotContext) -> None:
         await edit_or_reply(update, context, "loyalty/redeem_cancelled.html", locale=locale)
         return
     _, _, reward_id, nonce = query.data.split(":", 3)
-    reward = rules.find_reward(rules.parse_rewards(context.settings.loyalty_rewards), reward_id)
+    # The coupon carries the benefit in the customer's language, as the confirmation showed it.
+    reward = rules.find_reward(
+        rules.parse_rewards(context.settings.loyalty_rewards, locale=locale), reward_id
+    )
     if reward is None:
         await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=locale)
         return
