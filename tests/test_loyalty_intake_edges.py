@@ -113,3 +113,14 @@ async def test_arabic_customers_see_rewards_and_coupon_in_arabic(harness, settin
     text = harness.last_text_to(huda)
     assert "قهوة مجانية" in text and "Free coffee" not in text
     assert any("قهوة مجانية" in label for label, _ in harness.buttons_to(huda))
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+async def test_csv_saved_with_semicolons_or_tabs_is_read(db, settings, tmp_path, separator):
+    path = tmp_path / "orders.csv"
+    rows = [["order_id", "customer", "amount", "created_at"], ["S1", "+15550001111", "12,50", "2026-03-01"]]
+    path.write_text("".join(separator.join(row) + "\n" for row in rows), encoding="utf-8-sig")
+    report = await import_orders(db, settings, path, now=NOW, progress=None)
+    assert (report.imported, report.errors) == (1, [])
+    async with db.read_session() as session:
+        assert (await get_order(session, external_id="S1")).amount_minor == 1250
