@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -136,14 +137,22 @@ def activity_moments(
     )
 
 
-def inactivity_expiry(start: datetime, activity: list[datetime], window: timedelta) -> datetime:
-    """The moment points available from `start` expire: the first `window` without any activity."""
-    last = start
-    for moment in activity[bisect_right(activity, start) :]:
-        if moment - last >= window:
-            break
-        last = moment
-    return last + window
+def inactivity_expiry(activity: list[datetime], window: timedelta) -> Callable[[datetime], datetime]:
+    """For sorted activity moments, a function: points available from `start` -> the moment they expire,
+    the end of the first `window` without any activity after `start`."""
+    # ends[i]: the last activity reachable from activity i without a gap of `window` (one pass, from the end).
+    ends = list(activity)
+    for i in range(len(activity) - 2, -1, -1):
+        if activity[i + 1] - activity[i] < window:
+            ends[i] = ends[i + 1]
+
+    def expiry(start: datetime) -> datetime:
+        following = bisect_right(activity, start)
+        if following < len(activity) and activity[following] - start < window:
+            return ends[following] + window
+        return start + window
+
+    return expiry
 
 
 def replay_ledger(
@@ -161,14 +170,16 @@ def replay_ledger(
     A negative entry's moment is its `available_at` (set to the business clock by the writer).
     """
     ordered = sorted(entries, key=lambda e: (e.available_at, e.id or 0))
-    activity = activity_moments(ordered, purchased_at) if expire_after else []
+    expiry = (
+        inactivity_expiry(activity_moments(ordered, purchased_at), expire_after) if expire_after else None
+    )
     lots = [
         Lot(
             entry.id or 0,
             entry.order_id,
             entry.delta,
             entry.available_at,
-            inactivity_expiry(entry.available_at, activity, expire_after) if expire_after else None,
+            expiry(entry.available_at) if expiry else None,
             entry.delta,
         )
         for entry in ordered
