@@ -124,3 +124,15 @@ async def test_csv_saved_with_semicolons_or_tabs_is_read(db, settings, tmp_path,
     assert (report.imported, report.errors) == (1, [])
     async with db.read_session() as session:
         assert (await get_order(session, external_id="S1")).amount_minor == 1250
+
+
+async def test_award_to_a_too_short_number_is_refused_and_keeps_the_order_id_free(harness):
+    from tests.conftest import MERCHANT
+    from tests.fakes import updates
+
+    await harness.send(updates.command(MERCHANT, "/award 12 50 W-77"))
+    assert "nothing was recorded" in harness.last_text_to(MERCHANT)
+    async with harness.db.read_session() as session:
+        assert await get_order(session, external_id="W-77") is None
+    await harness.send(updates.command(MERCHANT, "/award 123456789 50 W-77"))
+    assert "W-77" in harness.last_text_to(MERCHANT) and "already" not in harness.last_text_to(MERCHANT)

@@ -56,7 +56,11 @@ async def award(update: Update, context: BotContext) -> None:
     order_id = args[2] if len(args) == 3 else f"tg-{message.chat_id}-{message.message_id}"
     async with context.db.session() as session:
         customer = await store.find_customer(session, ref=ref)
-        if customer is None and store.MEMBER_CODE.match(ref.upper()):
+        # An unknown member code, or a number too short to be a phone or a newcomer's Telegram id, is a typo:
+        # kept for nobody, it would use up the order id.
+        if customer is None and (
+            store.MEMBER_CODE.match(ref.upper()) or (store.is_number(ref) and len(ref) < 5)
+        ):
             unknown = True
         else:
             unknown = False
