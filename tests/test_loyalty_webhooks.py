@@ -261,3 +261,18 @@ async def test_a_blank_secret_means_not_configured_not_the_empty_key(harness, ba
     assert status == 503
     async with harness.db.read_session() as session:
         assert await get_order(session, external_id="5009") is None
+
+
+async def test_a_refund_that_overtakes_its_order_keeps_the_late_order_from_earning(harness, base_url):
+    cid = await joined_with_phone(harness, "+966500000005")
+    settings = harness.app.bot_data["settings"]
+    refund = {"id": 74, "order_id": 5005, "refund_line_items": []}
+    assert await shopify(base_url, refund, topic="refunds/create") == (200, "reversed")
+    assert await shopify(base_url, shopify_order(5005, "80.00", "+966500000005")) == (200, "duplicate")
+    async with harness.db.read_session() as session:
+        assert (await get_order(session, external_id="5005")).status == OrderStatus.REFUNDED
+    current = await balance(harness.db, settings, cid, harness.clock.now())
+    assert (current.available, current.pending) == (50, 0)
+    cancel = {"id": 5006, "status": "cancelled", "total": "9"}
+    assert await woo(base_url, cancel) == (200, "reversed")
+    assert await woo(base_url, {**cancel, "status": "cancelled"}) == (200, "unchanged")

@@ -152,6 +152,20 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
                     refund_id=event.refund_id,
                     amount_minor=_minor(event.refunded, settings.currency_exponent),
                 )
+            elif await get_order(session, external_id=event.order_id) is None:
+                # Shops do not promise delivery order: the refund may overtake the order itself. Keeping the
+                # order as refunded makes its late "paid" delivery a duplicate instead of awarding points.
+                await purchases.ingest_order(
+                    session,
+                    settings=settings,
+                    now=now,
+                    external_id=event.order_id,
+                    amount_minor=0,
+                    ordered_at=now,
+                    source=source,
+                    status=event.status,
+                )
+                return "reversed"
             else:
                 outcome = await purchases.reverse_order(
                     session, settings=settings, now=now, external_id=event.order_id, status=event.status
