@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.settings import Settings, SettingsError, check_run_settings, load_settings
 
 EXIT_BAD_SETTINGS = 2
+EXIT_NO_DATABASE = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,17 @@ def build_parser() -> argparse.ArgumentParser:
     orders.add_argument("file", help="CSV with order_id, customer, amount, created_at[, status]")
     orders.add_argument("--notify", action="store_true", help="tell customers about the points (BOT_TOKEN)")
     return parser
+
+
+async def database_problem(settings: Settings) -> str | None:
+    """Why the configured database cannot be opened (wrong host, name, password, path), or None."""
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        return await db.check_connection()
+    finally:
+        await db.dispose()
 
 
 async def migrate(settings: Settings) -> None:
@@ -45,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "run":
             check_run_settings(settings, webhook=args.webhook)
+        problem = asyncio.run(database_problem(settings))
+        if problem is not None:
+            print(f"error: cannot open the database at DATABASE_URL: {problem}", file=sys.stderr)
+            return EXIT_NO_DATABASE
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bot.settings import PROJECT_ROOT, SettingsError, load_settings
-from tests.conftest import TEST_TOKEN
+from tests.conftest import PG_URL, TEST_TOKEN
 from tests.fakes.bot_api import ApiError, FakeBotApi
 from tests.fakes.bot_api_server import FakeBotApiServer
 
@@ -41,7 +41,7 @@ def test_database_urls_as_hosts_give_them_use_the_async_drivers():
     assert load_settings(_env_file=None, log_level="debug").log_level == "DEBUG"
 
 
-async def run_bot(tmp_path, command: str, **env: str) -> tuple[int, list[str]]:
+async def run_bot(tmp_path, *command: str, **env: str) -> tuple[int, list[str]]:
     environment = {k: v for k, v in os.environ.items() if k not in ("PORT", "LOG_LEVEL", "WEBHOOK_URL")}
     environment.update(
         BOT_TOKEN=TEST_TOKEN,
@@ -53,7 +53,7 @@ async def run_bot(tmp_path, command: str, **env: str) -> tuple[int, list[str]]:
         sys.executable,
         "-m",
         "bot",
-        command,
+        *command,
         cwd=tmp_path,
         env=environment,
         stdout=asyncio.subprocess.PIPE,
@@ -83,3 +83,23 @@ async def test_a_token_telegram_rejects_exits_2_with_one_line(tmp_path):
         code, lines = await run_bot(tmp_path, "run", TELEGRAM_API_URL=server.url)
     assert code == 2
     assert len(lines) == 1 and "BOT_TOKEN" in lines[0] and "rejected" in lines[0]
+
+
+@pytest.mark.parametrize("command", ["migrate", "run", "import-orders"])
+async def test_a_database_that_cannot_be_opened_is_one_line_naming_database_url(tmp_path, command):
+    args = [command] if command != "import-orders" else []
+    code, lines = await run_bot(
+        tmp_path,
+        *(args or [command, str(tmp_path / "orders.csv")]),
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/missing-folder/shop.db",
+    )
+    assert code == 1
+    assert len(lines) == 1 and "DATABASE_URL" in lines[0] and "Traceback" not in lines[0]
+
+
+@pytest.mark.skipif(PG_URL is None, reason="TEST_DATABASE_URL is not set")
+async def test_a_postgresql_database_that_does_not_exist_is_one_line(tmp_path):
+    missing = PG_URL.rsplit("/", 1)[0] + "/no_such_database_for_this_test"
+    code, lines = await run_bot(tmp_path, "migrate", DATABASE_URL=missing)
+    assert code == 1
+    assert len(lines) == 1 and "DATABASE_URL" in lines[0] and "no_such_database_for_this_test" in lines[0]
