@@ -18,3 +18,13 @@ async def test_alert_is_sent_even_if_editing_the_survey_message_fails(harness):
     (response,) = await responses(harness)
     assert response.score == 3
     assert "NPS <b>3</b> out of 10" in harness.last_text_to(MERCHANT)
+
+
+async def test_alert_comes_in_the_language_the_merchant_chose(harness):
+    await harness.send(updates.callback(MERCHANT, "lang:ar"))
+    customer_id = await started(harness, JOHN)
+    await survey_now(harness, customer_id, "csat")
+    await harness.send(updates.callback(JOHN, score_data(harness, JOHN)["1"]))
+    alert = harness.last_text_to(MERCHANT)
+    assert "Unhappy customer" not in alert and "John" in alert
+    assert any("\u0600" <= char <= "\u06ff" for char in alert)

@@ -110,19 +110,23 @@ async def alert_merchants(
     """Tell every merchant chat about a detractor; one blocked chat does not stop the others."""
     if survey.score is None or not is_detractor(survey.kind, survey.score):
         return
-    locale = env.settings.default_locale
-    text = env.templates.render(
-        locale,
-        template,
-        name=customer.display_name,
-        telegram_id=customer.telegram_id,
-        username=customer.username,
-        kind=survey.kind.upper(),
-        score=survey.score,
-        top=SCALES[survey.kind][1],
-        reason=reason,
-    )
+    values = {
+        "name": customer.display_name,
+        "telegram_id": customer.telegram_id,
+        "username": customer.username,
+        "kind": survey.kind.upper(),
+        "score": survey.score,
+        "top": SCALES[survey.kind][1],
+        "reason": reason,
+    }
+    # Each merchant in the language they chose in the bot (if they ever used it), else the shop's.
+    locales = {}
+    async with env.db.read_session() as session:
+        for chat_id in env.settings.merchant_ids:
+            merchant = await get_customer(session, telegram_id=chat_id)
+            locales[chat_id] = merchant.locale if merchant is not None else env.settings.default_locale
     for chat_id in env.settings.merchant_ids:
+        text = env.templates.render(locales[chat_id], template, **values)
         try:
             await env.bot.send_message(chat_id, text, parse_mode="HTML")
         except TelegramError:
