@@ -276,3 +276,12 @@ async def test_a_refund_that_overtakes_its_order_keeps_the_late_order_from_earni
     cancel = {"id": 5006, "status": "cancelled", "total": "9"}
     assert await woo(base_url, cancel) == (200, "reversed")
     assert await woo(base_url, {**cancel, "status": "cancelled"}) == (200, "unchanged")
+
+
+async def test_telegram_webhook_answers_400_to_json_that_is_not_an_update(harness, base_url):
+    secret = harness.app.bot_data["webhook_secret"]
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as client:
+        for body in (b"[1, 2]", b'"text"', b"null"):
+            async with client.post(f"{base_url}/telegram", data=body, headers=headers) as response:
+                assert response.status == 400
