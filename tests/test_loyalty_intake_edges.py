@@ -1,6 +1,8 @@
-"""Purchase intake edge cases: ambiguous amounts, over-long customer references, --notify without a token."""
+"""Loyalty edge cases: ambiguous amounts, odd references, CSV dialects, --notify, rewards in Arabic."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
@@ -8,7 +10,7 @@ from bot.cli import main
 from bot.loyalty import rules
 from bot.loyalty.csv_import import import_orders
 from storage.orders import get_order
-from tests.loyalty_helpers import NOW
+from tests.loyalty_helpers import NOW, ingest
 
 
 @pytest.mark.parametrize("text", ["1,234", "25,500", "1.234,50"])
@@ -135,3 +137,30 @@ async def test_award_to_a_too_short_number_is_refused_and_keeps_the_order_id_fre
         assert await get_order(session, external_id="W-77") is None
     await harness.send(updates.command(MERCHANT, "/award 123456789 50 W-77"))
     assert "W-77" in harness.last_text_to(MERCHANT) and "already" not in harness.last_text_to(MERCHANT)
+
+
+async def test_arabic_history_names_the_redeemed_reward_in_arabic(harness, settings):
+    from tests.fakes import updates
+    from tests.fakes.updates import TgUser
+    from tests.surveys_support import started
+
+    rana = TgUser(id=7304, first_name="Rana", language_code="ar")
+    customer_id = await started(harness, rana)
+    now = harness.clock.now()
+    await ingest(
+        harness.db,
+        settings,
+        "R-1",
+        10_000,
+        now=now,
+        customer_id=customer_id,
+        ordered_at=now - timedelta(days=20),
+    )
+    await harness.send(updates.callback(rana, "loy:r:COFFEE"))
+    confirm = harness.api.sent("editMessageText", chat_id=rana.id)[-1]
+    await harness.send(
+        updates.callback(rana, confirm.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
+    )
+    await harness.send(updates.command(rana, "/history"))
+    history = harness.last_text_to(rana)
+    assert "قهوة مجانية" in history and "COFFEE" not in history

@@ -90,12 +90,17 @@ async def show_history(update: Update, context: BotContext) -> None:
                 context.templates.label(locale, BUTTONS, "older"), callback_data=f"loy:h:{page + 1}"
             )
         )
+    # A redemption's note is the reward id; the customer knows the reward by its benefit, in their language.
+    benefits = {
+        reward.id: reward.benefit
+        for reward in rules.parse_rewards(context.settings.loyalty_rewards, locale=locale)
+    }
     rows = [
         {
             "delta": entry.delta,
             "kind": entry.kind,
             "date": entry.available_at.date().isoformat(),
-            "note": entry.note or "",
+            "note": benefits.get(entry.note, entry.note) if entry.kind == "redeem" else entry.note,
         }
         for entry in entries
     ]
