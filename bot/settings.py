@@ -173,6 +173,16 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("loyalty_max_order_amount")
+    @classmethod
+    def _amount_fits_the_database(cls, value: int, info) -> int:
+        # Amounts are stored in minor units in 32-bit integer columns.
+        exponent = info.data.get("currency_exponent", 2)
+        largest = (2**31 - 1) // 10**exponent
+        if value > largest:
+            raise ValueError(f"at most {largest} with CURRENCY_EXPONENT={exponent}")
+        return value
+
     @field_validator("loyalty_tiers", "loyalty_rewards")
     @classmethod
     def _loyalty_spec(cls, value: str, info) -> str:

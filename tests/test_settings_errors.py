@@ -23,6 +23,7 @@ from tests.fakes.bot_api_server import FakeBotApiServer
         ({"DATABASE_URL": "mysql://u@localhost/shop"}, "DATABASE_URL"),
         ({"BOT_TOKEN": "my bot token"}, "BOT_TOKEN"),
         ({"WEBHOOK_SECRET": "has spaces!"}, "WEBHOOK_SECRET"),
+        ({"LOYALTY_MAX_ORDER_AMOUNT": "100000000"}, "LOYALTY_MAX_ORDER_AMOUNT"),
     ],
 )
 def test_malformed_settings_name_the_setting(env, setting):
