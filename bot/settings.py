@@ -181,6 +181,16 @@ class Settings(BaseSettings):
         largest = (2**31 - 1) // 10**exponent
         if value > largest:
             raise ValueError(f"at most {largest} with CURRENCY_EXPONENT={exponent}")
+        # So are the points one order earns.
+        from bot.loyalty.rules import parse_tiers
+
+        tiers = info.data.get("loyalty_tiers")
+        multiplier = max(tier.multiplier for tier in parse_tiers(tiers)) if tiers else Decimal(1)
+        if value * info.data.get("loyalty_points_per_unit", Decimal(1)) * multiplier > 2**31 - 1:
+            raise ValueError(
+                "an order this large would earn more points than can be stored; lower it or "
+                "LOYALTY_POINTS_PER_UNIT"
+            )
         return value
 
     @field_validator("loyalty_tiers", "loyalty_rewards")

@@ -24,6 +24,10 @@ from tests.fakes.bot_api_server import FakeBotApiServer
         ({"BOT_TOKEN": "my bot token"}, "BOT_TOKEN"),
         ({"WEBHOOK_SECRET": "has spaces!"}, "WEBHOOK_SECRET"),
         ({"LOYALTY_MAX_ORDER_AMOUNT": "100000000"}, "LOYALTY_MAX_ORDER_AMOUNT"),
+        (
+            {"LOYALTY_MAX_ORDER_AMOUNT": "20000000", "LOYALTY_POINTS_PER_UNIT": "1000"},
+            "LOYALTY_MAX_ORDER_AMOUNT",
+        ),
     ],
 )
 def test_malformed_settings_name_the_setting(env, setting):
