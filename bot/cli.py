@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.settings import Settings, SettingsError, check_run_settings, load_settings
 
 EXIT_BAD_SETTINGS = 2
+EXIT_NO_DATABASE = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
     faq = commands.add_parser("faq-import", help="load an FAQ file (default FAQ_FILE) into the database")
     faq.add_argument("file", nargs="?", help="YAML file in the format of data/faq.yaml")
     return parser
+
+
+async def database_problem(settings: Settings) -> str | None:
+    """Why the configured database cannot be opened (wrong host, name, password, path), or None."""
+    from storage.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        return await db.check_connection()
+    finally:
+        await db.dispose()
 
 
 async def migrate(settings: Settings) -> None:
@@ -47,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "run":
             check_run_settings(settings, webhook=args.webhook)
+        problem = asyncio.run(database_problem(settings))
+        if problem is not None:
+            print(f"error: cannot open the database at DATABASE_URL: {problem}", file=sys.stderr)
+            return EXIT_NO_DATABASE
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
@@ -54,9 +70,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         if args.command == "run":
+            from telegram.error import InvalidToken, NetworkError
+
             from bot.runner import serve
 
-            asyncio.run(serve(settings, webhook=args.webhook))
+            try:
+                asyncio.run(serve(settings, webhook=args.webhook))
+            except InvalidToken:
+                raise SettingsError(
+                    "setting BOT_TOKEN was rejected by Telegram: check it with @BotFather"
+                ) from None
+            except NetworkError as error:  # only start-up calls get here; later ones are retried
+                print(f"error: cannot reach Telegram at TELEGRAM_API_URL: {error}", file=sys.stderr)
+                return 1
         elif args.command == "migrate":
             asyncio.run(migrate(settings))
         elif args.command == "import-orders":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,6 +16,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 Locale = Literal["en", "ar"]
 LOCALES: tuple[str, ...] = ("en", "ar")
+BOT_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+ASYNC_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+# URL schemes as hosts hand them out -> the async driver's scheme.
+DATABASE_SCHEMES = {"sqlite://": "sqlite+aiosqlite://", "postgresql://": "postgresql+asyncpg://"}
+DATABASE_SCHEMES["postgres://"] = DATABASE_SCHEMES["postgresql://"]
 
 
 class Settings(BaseSettings):
@@ -63,13 +71,17 @@ class Settings(BaseSettings):
     loyalty_welcome_bonus: int = Field(default=50, ge=0, le=1_000_000)
     # Earned points stay pending (not spendable) for the return window, then become available.
     loyalty_pending_days: int = Field(default=14, ge=0, le=365)
-    # Unspent points expire this many days after they became available (0 = never); spending uses the
-    # oldest points first.
+    # Unspent points expire after this many days without activity (purchase, redemption, bonus), never
+    # sooner after they became available (0 = never); spending uses the oldest points first.
     loyalty_expiry_days: int = Field(default=0, ge=0, le=3650)
-    # "Name:min spend in the last 12 months (currency units):earn multiplier", comma-separated, lowest first.
-    loyalty_tiers: str = "Bronze:0:1,Silver:500:1.25,Gold:2000:1.5"
-    # "id:points cost:benefit printed on the coupon", separated by ";".
-    loyalty_rewards: str = "COFFEE:100:Free coffee;5OFF:250:5.00 off your next order;15PCT:600:15% off"
+    # "Name:min spend in the last 12 months (currency units):earn multiplier", comma-separated, lowest first;
+    # a name may be "English|Arabic".
+    loyalty_tiers: str = "Bronze|البرونزي:0:1,Silver|الفضي:500:1.25,Gold|الذهبي:2000:1.5"
+    # "id:points cost:benefit printed on the coupon", separated by ";"; a benefit may be "English|Arabic".
+    loyalty_rewards: str = (
+        "COFFEE:100:Free coffee|قهوة مجانية;5OFF:250:5.00 off your next order|خصم 5.00 على طلبك القادم;"
+        "15PCT:600:15% off|خصم 15%"
+    )
     # Orders above this amount (currency units) are refused as typos or forgeries.
     loyalty_max_order_amount: int = Field(default=100_000, ge=1)
     shopify_webhook_secret: SecretStr | None = None
@@ -119,6 +131,53 @@ class Settings(BaseSettings):
                 raise ValueError("must be comma-separated Telegram user ids, e.g. 12345,67890") from None
         return value
 
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Empty is "missing" (reported by check_run_settings); anything else must look like BotFather's.
+        if value is not None and value.get_secret_value() and not BOT_TOKEN.match(value.get_secret_value()):
+            raise ValueError("must look like 123456789:AAE... as given by @BotFather")
+        return value
+
+    @field_validator("webhook_secret", "shopify_webhook_secret", "woocommerce_webhook_secret")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # `SHOPIFY_WEBHOOK_SECRET=` in a .env must not mean "signed with the empty key", which anyone can do.
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        # Hosts hand out postgres:// and postgresql:// URLs; the bot needs the async drivers.
+        for plain, driver in DATABASE_SCHEMES.items():
+            if value.startswith(plain):
+                value = driver + value.removeprefix(plain)
+                break
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL, e.g. sqlite+aiosqlite:///engagement.db") from None
+        if url.drivername not in ASYNC_DRIVERS:
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value.upper()
+
     @field_validator("shop_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -143,6 +202,26 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("loyalty_max_order_amount")
+    @classmethod
+    def _amount_fits_the_database(cls, value: int, info) -> int:
+        # Amounts are stored in minor units in 32-bit integer columns.
+        exponent = info.data.get("currency_exponent", 2)
+        largest = (2**31 - 1) // 10**exponent
+        if value > largest:
+            raise ValueError(f"at most {largest} with CURRENCY_EXPONENT={exponent}")
+        # So are the points one order earns.
+        from bot.loyalty.rules import parse_tiers
+
+        tiers = info.data.get("loyalty_tiers")
+        multiplier = max(tier.multiplier for tier in parse_tiers(tiers)) if tiers else Decimal(1)
+        if value * info.data.get("loyalty_points_per_unit", Decimal(1)) * multiplier > 2**31 - 1:
+            raise ValueError(
+                "an order this large would earn more points than can be stored; lower it or "
+                "LOYALTY_POINTS_PER_UNIT"
+            )
+        return value
 
     @field_validator("loyalty_tiers", "loyalty_rewards")
     @classmethod

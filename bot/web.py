@@ -36,6 +36,8 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         payload = await request.json()
     except json.JSONDecodeError:
         return web.Response(status=400, text="body is not JSON")
+    if not isinstance(payload, dict):
+        return web.Response(status=400, text="not an update")
     update = Update.de_json(payload, application.bot)
     if update is None:
         return web.Response(status=400, text="not an update")

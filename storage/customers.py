@@ -8,7 +8,8 @@ from sqlalchemy import update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Customer, SurveyResponse
+from storage.models import Customer, Order, Survey, SurveyResponse
+from storage.points import remember_forgotten_welcome
 from storage.referrals import forget_referrals
 from storage.types import utcnow
 from storage.upsert import dialect_insert
@@ -120,6 +121,15 @@ async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
         update(SurveyResponse).where(SurveyResponse.customer_id == customer.id).values(reason=None)
     )
     await forget_referrals(session, customer_id=customer.id)
+    # How the shop named them (phone, shop customer id) stays on linked orders, and a survey's chat id is
+    # their Telegram id: both identify the person, while the amounts and scores alone do not.
+    await session.execute(update(Order).where(Order.customer_id == customer.id).values(customer_ref=None))
+    await session.execute(
+        update(Survey)
+        .where(Survey.customer_id == customer.id)
+        .values(chat_id=None, message_id=None, awaiting_reason_until=None)
+    )
+    await remember_forgotten_welcome(session, customer_id=customer.id, telegram_id=telegram_id)
     customer.telegram_id = None
     customer.first_name = None
     customer.last_name = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -69,6 +70,27 @@ class Database:
         """A read-only unit of work; on SQLite it does not take the write lock."""
         async with self._read_sessions() as session, session.begin():
             yield session
+
+    async def check_connection(self) -> str | None:
+        """None when the database can be opened, else a one-line reason (for a clear start-up error)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if self.is_sqlite:
+            # The stdlib driver, synchronously: a failed aiosqlite connect leaves its thread calling into
+            # the event loop after asyncio.run() has closed it.
+            path = make_url(self.url).database
+            if not path or path == ":memory:":
+                return None
+            try:
+                sqlite3.connect(path).close()
+            except sqlite3.Error as error:
+                return str(error)
+            return None
+        try:
+            async with self.engine.connect():
+                return None
+        except (OSError, SQLAlchemyError) as error:
+            return str(getattr(error, "orig", None) or error).splitlines()[0] or type(error).__name__
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -16,11 +16,21 @@ from storage.points import COUPON_ALPHABET
 MEMBER_CODE = re.compile(r"^M[A-HJ-NP-Z2-9]{7}$")
 
 
+def ascii_digits(text: str) -> str:
+    """Arabic-Indic and other decimal digits as 0-9 (merchants type either); other characters unchanged."""
+    return "".join(str(int(char)) if char.isdecimal() else char for char in text)
+
+
+def is_number(text: str) -> bool:
+    """Digits only, by int()'s rules: str.isdigit() also accepts '²', which int() refuses."""
+    return text.isdecimal()
+
+
 def normalize_phone(text: str) -> str | None:
     """'+966 50-123 4567' -> '+966501234567'; None when it is not a plausible international number."""
-    digits = re.sub(r"[\s().-]", "", text.strip())
+    digits = ascii_digits(re.sub(r"[\s().-]", "", text.strip()))
     digits = digits.removeprefix("+").removeprefix("00") if digits.startswith(("+", "00")) else digits
-    if not digits.isdigit() or not 8 <= len(digits) <= 15:
+    if not is_number(digits) or not 8 <= len(digits) <= 15:
         return None
     return f"+{digits}"
 
@@ -50,7 +60,7 @@ async def find_customer(session: AsyncSession, *, ref: str) -> Customer | None:
     conditions = [Customer.external_ref == ref]
     if MEMBER_CODE.match(ref.upper()):
         conditions.append(Customer.member_code == ref.upper())
-    if ref.isdigit() and len(ref) <= 15:
+    if is_number(ref) and len(ref) <= 15:
         conditions.append(Customer.telegram_id == int(ref))
     phone = normalize_phone(ref)
     if phone is not None:
@@ -62,7 +72,7 @@ async def find_customer(session: AsyncSession, *, ref: str) -> Customer | None:
     for condition in (
         lambda c: c.external_ref == ref,
         lambda c: c.member_code == ref.upper(),
-        lambda c: ref.isdigit() and c.telegram_id == int(ref),
+        lambda c: is_number(ref) and len(ref) <= 15 and c.telegram_id == int(ref),
         lambda c: phone is not None and c.phone == phone,
     ):
         match = next((customer for customer in found if condition(customer)), None)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Coupon, Customer, PointsEntry
+from storage.models import Coupon, Customer, Order, PointsEntry
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -60,6 +63,37 @@ async def add_points(
     return (await session.execute(statement)).rowcount == 1
 
 
+def _welcome_marker(telegram_id: int) -> str:
+    # 24 bits of a hash: one marker is shared by hundreds of possible Telegram ids, so it does not identify
+    # the person, yet a returning forgotten member almost surely meets their own marker again.
+    return hashlib.sha256(str(telegram_id).encode()).hexdigest()[:6]
+
+
+async def remember_forgotten_welcome(session: AsyncSession, *, customer_id: int, telegram_id: int) -> None:
+    """On /forgetme: note (without the Telegram id) that this person had their welcome bonus, so leaving
+    and joining again is not a way to collect it twice."""
+    welcomed = await session.exec(
+        select(PointsEntry.id).where(PointsEntry.idempotency_key == f"welcome:{customer_id}")
+    )
+    if welcomed.first() is None:
+        return
+    await add_points(
+        session,
+        customer_id=customer_id,
+        delta=0,
+        kind="forget",
+        key=f"forgotten-welcome:{_welcome_marker(telegram_id)}",  # a clash means the marker is already there
+    )
+
+
+async def welcomed_before(session: AsyncSession, *, telegram_id: int) -> bool:
+    """Whether someone with this Telegram id may have had a welcome bonus before a /forgetme."""
+    key = f"forgotten-welcome:{_welcome_marker(telegram_id)}"
+    return (
+        await session.exec(select(PointsEntry.id).where(PointsEntry.idempotency_key == key))
+    ).first() is not None
+
+
 @dataclass
 class Lot:
     """Points from one positive ledger entry, and how many of them are still unspent."""
@@ -83,22 +117,69 @@ def _take(lots: list[Lot], wanted: int) -> int:
     return wanted
 
 
-def replay_ledger(entries: list[PointsEntry], *, expire_after: timedelta | None) -> list[Lot]:
+# Entries that are not the customer's own doing do not keep their points alive.
+NOT_ACTIVITY = ("reverse", "expire", "forget")
+
+
+def activity_moments(
+    entries: list[PointsEntry], purchased_at: dict[int, datetime] | None = None
+) -> list[datetime]:
+    """When the customer was active: buying (the order's date when known, else when its points became
+    available), spending, bonuses. Refunded orders do not count, nor do reversals and expiries."""
+    reversed_orders = {entry.order_id for entry in entries if entry.kind == "reverse"}
+    purchased_at = purchased_at or {}
+    return sorted(
+        purchased_at.get(entry.order_id, entry.available_at) if entry.order_id else entry.available_at
+        for entry in entries
+        if entry.delta != 0
+        and entry.kind not in NOT_ACTIVITY
+        and (entry.order_id is None or entry.order_id not in reversed_orders)
+    )
+
+
+def inactivity_expiry(activity: list[datetime], window: timedelta) -> Callable[[datetime], datetime]:
+    """For sorted activity moments, a function: points available from `start` -> the moment they expire,
+    the end of the first `window` without any activity after `start`."""
+    # ends[i]: the last activity reachable from activity i without a gap of `window` (one pass, from the end).
+    ends = list(activity)
+    for i in range(len(activity) - 2, -1, -1):
+        if activity[i + 1] - activity[i] < window:
+            ends[i] = ends[i + 1]
+
+    def expiry(start: datetime) -> datetime:
+        following = bisect_right(activity, start)
+        if following < len(activity) and activity[following] - start < window:
+            return ends[following] + window
+        return start + window
+
+    return expiry
+
+
+def replay_ledger(
+    entries: list[PointsEntry],
+    *,
+    expire_after: timedelta | None,
+    purchased_at: dict[int, datetime] | None = None,
+) -> list[Lot]:
     """Rebuild the unspent lots from the append-only ledger, oldest first.
 
-    Spends consume the oldest lot that is available and not expired at the moment of the spend (FIFO); a
-    reversal tied to an order first takes back that order's own lot, even while it is still pending.
-    `expire` entries only record an expiry that the replay already applies, so they consume nothing.
+    With `expire_after`, points expire once the customer has been inactive that long (see
+    activity_moments). Spends consume the oldest lot that is available and not expired at the moment of the
+    spend (FIFO); a reversal tied to an order first takes back that order's own lot, even while it is still
+    pending. `expire` entries only record an expiry that the replay already applies, so they consume nothing.
     A negative entry's moment is its `available_at` (set to the business clock by the writer).
     """
     ordered = sorted(entries, key=lambda e: (e.available_at, e.id or 0))
+    expiry = (
+        inactivity_expiry(activity_moments(ordered, purchased_at), expire_after) if expire_after else None
+    )
     lots = [
         Lot(
             entry.id or 0,
             entry.order_id,
             entry.delta,
             entry.available_at,
-            entry.available_at + expire_after if expire_after else None,
+            expiry(entry.available_at) if expiry else None,
             entry.delta,
         )
         for entry in ordered
@@ -133,8 +214,15 @@ def balance_of(lots: list[Lot], now: datetime) -> Balance:
 async def customer_lots(
     session: AsyncSession, *, customer_id: int, expire_after: timedelta | None = None
 ) -> list[Lot]:
-    result = await session.exec(select(PointsEntry).where(PointsEntry.customer_id == customer_id))
-    return replay_ledger(list(result.all()), expire_after=expire_after)
+    entries = list(
+        (await session.exec(select(PointsEntry).where(PointsEntry.customer_id == customer_id))).all()
+    )
+    purchased_at: dict[int, datetime] = {}
+    order_ids = {entry.order_id for entry in entries if entry.order_id is not None}
+    if expire_after and order_ids:
+        dates = await session.exec(select(Order.id, Order.ordered_at).where(col(Order.id).in_(order_ids)))
+        purchased_at = {order_id: ordered_at for order_id, ordered_at in dates.all()}
+    return replay_ledger(entries, expire_after=expire_after, purchased_at=purchased_at)
 
 
 async def points_balance(

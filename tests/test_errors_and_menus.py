@@ -48,6 +48,36 @@ async def test_menus_are_published_for_each_language_and_each_merchant(harness):
     assert "start" in by_language["ar"] and "forgetme" in by_language["en"]
     arabic = next(c for c in calls if c.params.get("language_code") == "ar")
     assert any("\u0600" <= ch <= "\u06ff" for ch in arabic.params["commands"][0]["description"])
-    merchant_menu = [c for c in calls if c.params.get("scope", {}).get("chat_id") == MERCHANT.id]
-    assert len(merchant_menu) == 1
-    assert len(merchant_menu[0].params["commands"]) >= len(by_language["en"])
+    merchant_menu = {
+        c.params.get("language_code"): c.params["commands"]
+        for c in calls
+        if c.params.get("scope", {}).get("chat_id") == MERCHANT.id
+    }
+    assert set(merchant_menu) == {None, "en", "ar"}
+    assert len(merchant_menu[None]) >= len(by_language["en"])
+    # An Arabic-speaking merchant gets the merchant menu in Arabic, not the shop's default language.
+    assert any("\u0600" <= ch <= "\u06ff" for ch in merchant_menu["ar"][-1]["description"])
+    assert merchant_menu["en"][-1]["description"].isascii()
+
+
+async def test_a_failing_button_is_answered_and_apologised_for_even_without_the_database(harness):
+    from telegram.ext import CallbackQueryHandler
+
+    async def explode(update, context):
+        raise RuntimeError("database is gone")
+
+    harness.app.handlers[0].insert(0, CallbackQueryHandler(explode, pattern="^boom$"))
+    database = harness.app.bot_data["db"]
+
+    class Broken:
+        def read_session(self):
+            raise RuntimeError("database is gone")
+
+    harness.app.bot_data["db"] = Broken()
+    try:
+        await harness.send(updates.callback(NOUR, "boom"), allow_errors=True)
+    finally:
+        harness.app.bot_data["db"] = database
+    answered = harness.api.sent("answerCallbackQuery")
+    assert answered, "the spinner on the tapped button must stop"
+    assert "حدث خطأ" in harness.last_text_to(NOUR)  # Telegram's language, as the stored one is unreadable

@@ -59,7 +59,7 @@ async def test_balance_shows_pending_and_progress_in_arabic(harness):
     await harness.send(updates.command(SAMI, "/balance"))
     text = harness.last_text_to(SAMI)
     assert "المتاحة" in text and "\u2068300\u2069" in text and "\u206810\u2069" in text
-    assert "▰▰▰▰▰▱▱▱▱▱" in text and "Silver" in text
+    assert "▰▰▰▰▰▱▱▱▱▱" in text and "الفضي" in text and "Silver" not in text and "Bronze" not in text
 
 
 async def test_history_pages_with_inline_buttons(harness):

@@ -161,3 +161,15 @@ async def test_expiry_job_records_expired_lots_once_without_changing_balances(db
             await session.exec(select(PointsEntry.kind).where(PointsEntry.customer_id == customer.id))
         ).all()
     assert sorted(kinds) == ["expire", "welcome"]
+
+
+async def test_buying_keeps_points_from_expiring_after_inactivity(db, settings):
+    expiring = settings.model_copy(update={"loyalty_expiry_days": 30})
+    customer = await make_customer(db, expiring, 112)  # 50 welcome points on day 0
+    day = NOW + timedelta(days=20)
+    await ingest(db, expiring, "keep-alive", 1000, now=day, ordered_at=day, customer_id=customer.id)
+    # Day 49: the welcome points are 49 days old, but the customer bought on day 20; the order's 10
+    # points are available since day 34.
+    assert (await balance(db, expiring, customer.id, NOW + timedelta(days=49))).available == 60
+    assert (await balance(db, expiring, customer.id, NOW + timedelta(days=50))).available == 10
+    assert (await balance(db, expiring, customer.id, NOW + timedelta(days=64))).available == 0

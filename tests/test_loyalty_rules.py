@@ -99,7 +99,8 @@ def test_spending_consumes_oldest_points_first_so_newer_ones_survive_expiry():
     lots = replay_ledger(entries, expire_after=expiry)
     assert [lot.remaining for lot in lots] == [0, 100]
     assert balance_of(lots, T0 + timedelta(days=31)).available == 100  # lot 1 was spent, not lost
-    assert balance_of(lots, T0 + timedelta(days=51)).available == 0  # lot 2 expired unspent
+    assert balance_of(lots, T0 + timedelta(days=54)).available == 100  # 30 days after the last activity...
+    assert balance_of(lots, T0 + timedelta(days=55)).available == 0  # ...lot 2 expires unspent
     assert balance_of(replay_ledger(entries, expire_after=None), T0 + timedelta(days=999)).available == 100
 
 
@@ -123,3 +124,35 @@ def test_reversal_takes_back_its_own_pending_lot():
     lots = replay_ledger(entries, expire_after=None)
     balance = balance_of(lots, T0 + timedelta(days=2))
     assert (balance.available, balance.pending) == (100, 0)
+
+
+def test_points_of_an_active_customer_do_not_expire():
+    # Expiry is after inactivity: a purchase every 20 days keeps even the oldest points alive.
+    expiry = timedelta(days=30)
+    entries = [entry(n + 1, 10, T0 + timedelta(days=20 * n)) for n in range(10)]
+    lots = replay_ledger(entries, expire_after=expiry)
+    assert balance_of(lots, T0 + timedelta(days=190)).available == 100
+    assert balance_of(lots, T0 + timedelta(days=180 + 30)).available == 0  # then 30 quiet days: all go
+
+
+def test_a_refunded_order_does_not_count_as_activity():
+    entries = [
+        entry(1, 100, T0, kind="welcome"),
+        entry(2, 40, T0 + timedelta(days=20), order_id=7),
+        entry(3, -40, T0 + timedelta(days=21), kind="reverse", order_id=7),
+    ]
+    lots = replay_ledger(entries, expire_after=timedelta(days=30))
+    assert balance_of(lots, T0 + timedelta(days=29)).available == 100
+    assert balance_of(lots, T0 + timedelta(days=30)).available == 0
+
+
+def test_a_purchase_counts_as_activity_from_its_order_date_not_the_end_of_its_return_window():
+    entries = [
+        entry(1, 100, T0, kind="welcome"),
+        entry(2, 40, T0 + timedelta(days=39), order_id=7),  # ordered on day 25, pending 14 days
+    ]
+    lots = replay_ledger(entries, expire_after=timedelta(days=30), purchased_at={7: T0 + timedelta(days=25)})
+    assert balance_of(lots, T0 + timedelta(days=54)).available == 140  # day 25 kept the welcome points
+    assert balance_of(lots, T0 + timedelta(days=55)).available == 40
+    # Points never expire sooner than the window after they became available.
+    assert balance_of(lots, T0 + timedelta(days=69)).available == 0

@@ -199,3 +199,89 @@ async def test_shop_customer_id_learned_from_a_phone_match_links_earlier_orders(
     assert (await balance(harness.db, settings, cid, harness.clock.now())).pending == 50
     async with harness.db.read_session() as session:
         assert (await get_order(session, external_id="6001")).customer_id == cid
+
+
+def shopify_refund(refund_id, amount, *, order_id=5003, status="success"):
+    return {
+        "id": refund_id,
+        "order_id": order_id,
+        "refund_line_items": [],
+        "transactions": [{"kind": "refund", "status": status, "amount": amount}],
+    }
+
+
+async def test_shopify_partial_refund_takes_back_only_its_share_once(harness, base_url):
+    cid = await joined_with_phone(harness, "+966500000003")
+    settings = harness.app.bot_data["settings"]
+
+    async def pending():
+        return (await balance(harness.db, settings, cid, harness.clock.now())).pending
+
+    assert await shopify(base_url, shopify_order(5003, "200.00", "+966500000003")) == (200, "recorded")
+    assert await pending() == 200
+    # $5 of $200 back: 5 points go, not all 200.
+    assert await shopify(base_url, shopify_refund(71, "5.00"), topic="refunds/create") == (200, "reversed")
+    assert await pending() == 195
+    assert await shopify(base_url, shopify_refund(71, "5.00"), topic="refunds/create") == (200, "unchanged")
+    assert await shopify(base_url, shopify_refund(72, "9.00", status="failure"), topic="refunds/create") == (
+        200,
+        "ignored",
+    )
+    assert await pending() == 195
+    async with harness.db.read_session() as session:
+        assert (await get_order(session, external_id="5003")).status == OrderStatus.PAID
+    # Cancelling the rest takes back what is left, not the whole 200 again.
+    cancelled = {**shopify_order(5003, "200.00", "+966500000003"), "financial_status": "voided"}
+    assert await shopify(base_url, cancelled, topic="orders/cancelled") == (200, "reversed")
+    current = await balance(harness.db, settings, cid, harness.clock.now())
+    assert (current.available, current.pending) == (50, 0)  # the welcome bonus is untouched
+
+
+async def test_shopify_refund_of_the_whole_amount_refunds_the_order(harness, base_url):
+    cid = await joined_with_phone(harness, "+966500000004")
+    settings = harness.app.bot_data["settings"]
+    assert await shopify(base_url, shopify_order(5004, "30.00", "+966500000004")) == (200, "recorded")
+    refund = shopify_refund(73, "30.00", order_id=5004)
+    assert await shopify(base_url, refund, topic="refunds/create") == (200, "reversed")
+    async with harness.db.read_session() as session:
+        assert (await get_order(session, external_id="5004")).status == OrderStatus.REFUNDED
+    assert (await balance(harness.db, settings, cid, harness.clock.now())).pending == 0
+
+
+async def test_a_blank_secret_means_not_configured_not_the_empty_key(harness, base_url):
+    from bot.settings import load_settings
+
+    blank = load_settings(_env_file=None, shopify_webhook_secret="", woocommerce_webhook_secret="  ")
+    assert blank.shopify_webhook_secret is None and blank.woocommerce_webhook_secret is None
+    harness.app.bot_data["settings"] = harness.app.bot_data["settings"].model_copy(
+        update={"shopify_webhook_secret": blank.shopify_webhook_secret}
+    )
+    # A forger signs with the empty key, as an empty SHOPIFY_WEBHOOK_SECRET= used to accept.
+    status, _ = await shopify(base_url, shopify_order(5009, "500.00"), secret="")
+    assert status == 503
+    async with harness.db.read_session() as session:
+        assert await get_order(session, external_id="5009") is None
+
+
+async def test_a_refund_that_overtakes_its_order_keeps_the_late_order_from_earning(harness, base_url):
+    cid = await joined_with_phone(harness, "+966500000005")
+    settings = harness.app.bot_data["settings"]
+    refund = {"id": 74, "order_id": 5005, "refund_line_items": []}
+    assert await shopify(base_url, refund, topic="refunds/create") == (200, "reversed")
+    assert await shopify(base_url, shopify_order(5005, "80.00", "+966500000005")) == (200, "duplicate")
+    async with harness.db.read_session() as session:
+        assert (await get_order(session, external_id="5005")).status == OrderStatus.REFUNDED
+    current = await balance(harness.db, settings, cid, harness.clock.now())
+    assert (current.available, current.pending) == (50, 0)
+    cancel = {"id": 5006, "status": "cancelled", "total": "9"}
+    assert await woo(base_url, cancel) == (200, "reversed")
+    assert await woo(base_url, {**cancel, "status": "cancelled"}) == (200, "unchanged")
+
+
+async def test_telegram_webhook_answers_400_to_json_that_is_not_an_update(harness, base_url):
+    secret = harness.app.bot_data["webhook_secret"]
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as client:
+        for body in (b"[1, 2]", b'"text"', b"null"):
+            async with client.post(f"{base_url}/telegram", data=body, headers=headers) as response:
+                assert response.status == 400

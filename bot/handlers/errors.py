@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.context import BotContext
-from bot.replies import reply
+from bot.i18n import normalize_locale
+from bot.replies import reply, user_locale
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +19,17 @@ async def error_handler(update: object, context: BotContext) -> None:
     logger.error("Exception while handling an update: %r", update, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
+    if update.callback_query is not None:
+        try:  # otherwise the tapped button keeps spinning in the customer's app
+            await update.callback_query.answer()
+        except TelegramError:  # already answered by the handler before it failed
+            pass
     try:
-        await reply(update, context, "common/error.html")
+        try:
+            locale = await user_locale(context, update.effective_user)
+        except Exception:  # the database may be what failed; the Telegram language is the next best
+            user = update.effective_user
+            locale = normalize_locale(user.language_code if user else None, context.settings.default_locale)
+        await reply(update, context, "common/error.html", locale=locale)
     except Exception:  # the apology itself may fail (blocked bot, network); never loop on it
         logger.warning("Could not tell the user about the error", exc_info=True)

@@ -1,31 +1,25 @@
-"""Loyalty for customers: /balance, /history, /rewards (redeem with confirmation), /card, /phone."""
+"""Loyalty for customers: /balance, /history, /rewards (redeem with confirmation), /card, /phone.
+
+Card and phone handlers live in loyalty_card, membership (welcome bonus, waiting orders) in loyalty_member.
+"""
 
 from __future__ import annotations
 
 import secrets
 from datetime import timedelta
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.i18n import normalize_locale
+from bot.handlers.loyalty_card import ask_phone, save_phone, show_card
+from bot.handlers.loyalty_member import member, on_joined
 from bot.loyalty import purchases, rules
-from bot.loyalty.card import qr_png
-from bot.loyalty.notify import tell_points_earned
 from bot.loyalty.rewards import NotEnoughPoints, redeem
 from bot.replies import edit_or_reply, reply
-from storage import customers
 from storage import loyalty as store
-from storage.customers import TelegramProfile
-from storage.models import Customer
+
+__all__ = ["handlers", "on_joined"]
 
 CUSTOMER_COMMANDS = ("balance", "history", "rewards", "card", "phone")
 MERCHANT_COMMANDS: tuple[str, ...] = ()
@@ -33,44 +27,11 @@ HISTORY_PAGE = 5
 BUTTONS = "loyalty/buttons.html"
 
 
-async def announce(context: BotContext, linked: list) -> None:
-    """Tell the customer about orders that were waiting for them (the welcome bonus shows in /balance)."""
-    for outcome in linked:
-        await tell_points_earned(
-            context.bot,
-            db=context.db,
-            templates=context.templates,
-            settings=context.settings,
-            now=context.clock.now(),
-            outcome=outcome,
-        )
-
-
-async def member(update: Update, context: BotContext) -> Customer:
-    """The customer behind this update, registered and welcomed into the programme if they were not."""
-    user = update.effective_user
-    assert user is not None
-    profile = TelegramProfile(user.id, user.first_name, user.last_name, user.username)
-    locale = normalize_locale(user.language_code, context.settings.default_locale)
-    async with context.db.session() as session:
-        customer, _ = await customers.ensure_customer(session, profile=profile, locale=locale)
-        _, linked = await purchases.welcome_customer(
-            session, settings=context.settings, now=context.clock.now(), customer=customer
-        )
-    await announce(context, linked)
-    return customer
-
-
-async def on_joined(update: Update, context: BotContext) -> None:
-    """Hook for /start: member code, welcome bonus, waiting orders."""
-    await member(update, context)
-
-
 async def show_balance(update: Update, context: BotContext) -> None:
     """Points available and pending, tier and progress to the next tier."""
     customer = await member(update, context)
     settings, now = context.settings, context.clock.now()
-    tiers = rules.parse_tiers(settings.loyalty_tiers)
+    tiers = rules.parse_tiers(settings.loyalty_tiers, locale=customer.locale)
     async with context.db.read_session() as session:
         current = await purchases.balance(session, settings=settings, customer_id=customer.id, now=now)
         spend = await store.spend_since(
@@ -129,12 +90,17 @@ async def show_history(update: Update, context: BotContext) -> None:
                 context.templates.label(locale, BUTTONS, "older"), callback_data=f"loy:h:{page + 1}"
             )
         )
+    # A redemption's note is the reward id; the customer knows the reward by its benefit, in their language.
+    benefits = {
+        reward.id: reward.benefit
+        for reward in rules.parse_rewards(context.settings.loyalty_rewards, locale=locale)
+    }
     rows = [
         {
             "delta": entry.delta,
             "kind": entry.kind,
             "date": entry.available_at.date().isoformat(),
-            "note": entry.note or "",
+            "note": benefits.get(entry.note, entry.note) if entry.kind == "redeem" else entry.note,
         }
         for entry in entries
     ]
@@ -153,7 +119,7 @@ async def show_history(update: Update, context: BotContext) -> None:
 async def show_rewards(update: Update, context: BotContext) -> None:
     """The reward catalogue with a redeem button for each reward."""
     customer = await member(update, context)
-    catalogue = rules.parse_rewards(context.settings.loyalty_rewards)
+    catalogue = rules.parse_rewards(context.settings.loyalty_rewards, locale=customer.locale)
     async with context.db.read_session() as session:
         current = await purchases.balance(
             session, settings=context.settings, customer_id=customer.id, now=context.clock.now()
@@ -187,7 +153,8 @@ async def ask_redeem(update: Update, context: BotContext) -> None:
     await query.answer()
     customer = await member(update, context)
     reward = rules.find_reward(
-        rules.parse_rewards(context.settings.loyalty_rewards), query.data[len("loy:r:") :]
+        rules.parse_rewards(context.settings.loyalty_rewards, locale=customer.locale),
+        query.data[len("loy:r:") :],
     )
     if reward is None:
         await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=customer.locale)
@@ -227,7 +194,10 @@ async def confirm_redeem(update: Update, context: BotContext) -> None:
         await edit_or_reply(update, context, "loyalty/redeem_cancelled.html", locale=locale)
         return
     _, _, reward_id, nonce = query.data.split(":", 3)
-    reward = rules.find_reward(rules.parse_rewards(context.settings.loyalty_rewards), reward_id)
+    # The coupon carries the benefit in the customer's language, as the confirmation showed it.
+    reward = rules.find_reward(
+        rules.parse_rewards(context.settings.loyalty_rewards, locale=locale), reward_id
+    )
     if reward is None:
         await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=locale)
         return
@@ -253,61 +223,6 @@ async def confirm_redeem(update: Update, context: BotContext) -> None:
         return
     await edit_or_reply(
         update, context, "loyalty/redeemed.html", locale=locale, reward=reward, code=coupon.code, left=left
-    )
-
-
-async def show_card(update: Update, context: BotContext) -> None:
-    """The member code as text and as a QR image to show at the till."""
-    customer = await member(update, context)
-    caption = context.templates.render(
-        customer.locale, "loyalty/card.html", code=customer.member_code, name=customer.display_name
-    )
-    await context.bot.send_photo(
-        update.effective_chat.id, qr_png(customer.member_code or ""), caption=caption, parse_mode="HTML"
-    )
-    if not customer.phone:
-        await ask_phone(update, context)
-
-
-async def ask_phone(update: Update, context: BotContext) -> None:
-    """Offer a button that shares the customer's own phone number."""
-    customer = await member(update, context)
-    button = KeyboardButton(
-        context.templates.label(customer.locale, BUTTONS, "share_phone"), request_contact=True
-    )
-    markup = ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
-    await reply(update, context, "loyalty/phone_ask.html", locale=customer.locale, reply_markup=markup)
-
-
-async def save_phone(update: Update, context: BotContext) -> None:
-    """Keep the shared phone (only the sender's own) and credit the shop orders placed with it."""
-    contact = update.effective_message.contact
-    customer = await member(update, context)
-    locale = customer.locale
-    if contact.user_id != update.effective_user.id:
-        await reply(
-            update, context, "loyalty/phone_not_yours.html", locale=locale, reply_markup=ReplyKeyboardRemove()
-        )
-        return
-    phone = store.normalize_phone(contact.phone_number)
-    if phone is None:
-        await reply(
-            update, context, "loyalty/phone_invalid.html", locale=locale, reply_markup=ReplyKeyboardRemove()
-        )
-        return
-    async with context.db.session() as session:
-        fresh = await customers.get_customer_by_id(session, customer_id=customer.id)
-        await store.set_phone(session, customer=fresh, phone=phone)
-        linked = await purchases.link_customer(session, settings=context.settings, customer=fresh)
-    points = sum(outcome.points for outcome in linked)
-    await reply(
-        update,
-        context,
-        "loyalty/phone_saved.html",
-        locale=locale,
-        orders=len(linked),
-        points=points,
-        reply_markup=ReplyKeyboardRemove(),
     )
 
 

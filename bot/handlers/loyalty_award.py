@@ -9,7 +9,7 @@ from bot.context import BotContext
 from bot.loyalty import purchases, rules
 from bot.loyalty.notify import tell_points_earned
 from bot.merchants import merchant_only
-from bot.replies import reply
+from bot.replies import reply, user_locale
 from storage import loyalty as store
 from storage.customers import get_customer_by_id
 
@@ -19,7 +19,19 @@ MERCHANT_COMMANDS = ("award",)
 
 def plausible_ref(ref: str) -> bool:
     """/award takes a member code, a phone number or a Telegram id; anything else is a typo."""
-    return bool(store.MEMBER_CODE.match(ref.upper()) or ref.isdigit() or store.normalize_phone(ref))
+    return bool(store.MEMBER_CODE.match(ref.upper()) or store.is_number(ref) or store.normalize_phone(ref))
+
+
+def tier_name(spec: str, name: str | None, locale: str) -> str | None:
+    """The tier's name in `locale` (outcomes carry the first, English, name)."""
+    localized = dict(
+        zip(
+            (tier.name for tier in rules.parse_tiers(spec)),
+            (tier.name for tier in rules.parse_tiers(spec, locale=locale)),
+            strict=True,
+        )
+    )
+    return localized.get(name, name) if name else name
 
 
 @merchant_only
@@ -44,7 +56,11 @@ async def award(update: Update, context: BotContext) -> None:
     order_id = args[2] if len(args) == 3 else f"tg-{message.chat_id}-{message.message_id}"
     async with context.db.session() as session:
         customer = await store.find_customer(session, ref=ref)
-        if customer is None and store.MEMBER_CODE.match(ref.upper()):
+        # An unknown member code, or a number too short to be a phone or a newcomer's Telegram id, is a typo:
+        # kept for nobody, it would use up the order id.
+        if customer is None and (
+            store.MEMBER_CODE.match(ref.upper()) or (store.is_number(ref) and len(ref) < 5)
+        ):
             unknown = True
         else:
             unknown = False
@@ -82,7 +98,9 @@ async def award(update: Update, context: BotContext) -> None:
             "loyalty/award_done.html",
             name=name,
             points=outcome.points,
-            tier=outcome.tier,
+            tier=tier_name(
+                settings.loyalty_tiers, outcome.tier, await user_locale(context, update.effective_user)
+            ),
             available_on=outcome.available_at.date().isoformat() if outcome.available_at else "",
             **values,
         )

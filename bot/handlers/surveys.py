@@ -67,18 +67,20 @@ async def tap_score(update: Update, context: BotContext) -> None:
         except TelegramError:
             logger.debug("Could not close survey %s's message", tap.survey.id, exc_info=True)
         return
-    await query.answer()
-    await edit_or_reply(
-        update,
-        context,
-        "surveys/ask_reason.html",
-        locale=locale,
-        reply_markup=skip_keyboard(env, locale, tap.survey),
-        score=score,
-        top=SCALES[tap.survey.kind][1],
-        reward=tap.reward,
-    )
-    await answers.alert_merchants(env, "surveys/alert.html", survey=tap.survey, customer=tap.customer)
+    try:
+        await query.answer()
+        await edit_or_reply(
+            update,
+            context,
+            "surveys/ask_reason.html",
+            locale=locale,
+            reply_markup=skip_keyboard(env, locale, tap.survey),
+            score=score,
+            top=SCALES[tap.survey.kind][1],
+            reward=tap.reward,
+        )
+    finally:  # the score is stored: the shop team hears of a detractor even if the edit failed
+        await answers.alert_merchants(env, "surveys/alert.html", survey=tap.survey, customer=tap.customer)
 
 
 async def tap_skip(update: Update, context: BotContext) -> None:

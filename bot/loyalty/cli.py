@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.loyalty.csv_import import CsvFormatError, import_orders
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 EXIT_BAD_FILE = 3
 
@@ -16,12 +16,14 @@ async def import_orders_command(settings: Settings, file: str, *, notify: bool =
     from storage.db import Database
     from storage.migrate import upgrade_to_head
 
+    if notify and (settings.bot_token is None or not settings.bot_token.get_secret_value()):
+        raise SettingsError("setting BOT_TOKEN is missing: --notify sends the messages through the bot")
     db = Database(settings.database_url)
     bot = None
     try:
         await upgrade_to_head(db)
         callback = None
-        if notify and settings.bot_token is not None:
+        if notify:
             from telegram import Bot
 
             from bot.i18n import Templates

@@ -32,7 +32,7 @@ STATUSES = {
     "canceled": OrderStatus.CANCELLED,
 }
 REASONS = {
-    "amount_format": "amount is not a number",
+    "amount_format": "amount is not a number like 1234.50 (1,234 is ambiguous: write 1234)",
     "amount_precision": "amount has too many decimals",
     "amount_zero": "amount must be more than zero",
     "amount_too_large": "amount is above LOYALTY_MAX_ORDER_AMOUNT",
@@ -88,7 +88,11 @@ def parse_moment(text: str, settings: Settings) -> datetime:
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+            header = handle.readline()
+            handle.seek(0)
+            # Spreadsheets set to many non-English locales save CSV with ";" (or tabs) between columns.
+            delimiter = max((",", ";", "\t"), key=header.count)
+            reader = csv.DictReader(handle, delimiter=delimiter)
             columns = {name.strip().lower() for name in reader.fieldnames or ()}
             missing = [name for name in REQUIRED if name not in columns]
             if missing:

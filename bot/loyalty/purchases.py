@@ -18,7 +18,7 @@ from bot.settings import Settings
 from storage import loyalty as store
 from storage.models import Customer, Order, OrderStatus
 from storage.orders import record_order, refund_order
-from storage.points import add_points, lock_customer, points_balance
+from storage.points import add_points, lock_customer, points_balance, welcomed_before
 
 MAX_FUTURE = timedelta(days=1)  # clock skew allowance for order dates
 
@@ -67,12 +67,12 @@ async def balance(session: AsyncSession, *, settings: Settings, customer_id: int
 def normalize_ref(ref: str | None) -> str | None:
     if ref is None or not ref.strip():
         return None
-    ref = ref.strip()
+    ref = store.ascii_digits(ref.strip())  # so it matches the phone or id the customer shares later
     if store.MEMBER_CODE.match(ref.upper()):
         return ref.upper()
     if ref.startswith(("+", "00")):
-        return store.normalize_phone(ref) or ref
-    return ref[:128]
+        ref = store.normalize_phone(ref) or ref
+    return ref[:128]  # the column's size: PostgreSQL refuses longer values
 
 
 def _validate(
@@ -212,8 +212,9 @@ async def reverse_order(
     await lock_customer(session, customer_id=customer_id)
     entries = await store.order_points(session, order_id=order.id)
     earned = sum(entry.delta for entry in entries if entry.delta > 0)
+    already = -sum(entry.delta for entry in entries if entry.kind == "reverse")  # partial refunds
     current = await balance(session, settings=settings, customer_id=customer_id, now=now)
-    taken = min(earned, current.available + current.pending)
+    taken = min(earned - already, current.available + current.pending)
     if taken > 0:
         await add_points(
             session,
@@ -251,6 +252,8 @@ async def welcome_customer(
     assert customer.id is not None
     await store.ensure_member_code(session, customer=customer)
     bonus = settings.loyalty_welcome_bonus
+    if customer.telegram_id is not None and await welcomed_before(session, telegram_id=customer.telegram_id):
+        bonus = 0  # came back after /forgetme: the bonus was theirs once already
     given = bonus > 0 and await add_points(
         session,
         customer_id=customer.id,

@@ -9,6 +9,9 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 # Rolling window of spend that decides the tier.
 TIER_WINDOW_DAYS = 365
 REWARD_ID = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
+# Amount spellings: "1,234.50" has thousands separators; "1,234" alone is ambiguous.
+THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+\.\d+")
+DIGITS_THEN_THREE = re.compile(r"\d{1,3}(,\d{3})+")
 
 
 @dataclass(frozen=True)
@@ -25,15 +28,24 @@ class Reward:
     benefit: str
 
 
-def parse_tiers(spec: str) -> tuple[Tier, ...]:
-    """'Bronze:0:1,Silver:500:1.25' -> tiers sorted by threshold; the first must start at 0."""
+def in_locale(text: str, locale: str | None) -> str:
+    """'Gold|ذهبي' -> 'Gold' (English, no locale) or 'ذهبي' (Arabic); without '|' the same in both."""
+    english, _, arabic = (part.strip() for part in text.partition("|"))
+    return arabic if locale == "ar" and arabic else english
+
+
+def parse_tiers(spec: str, *, locale: str | None = None) -> tuple[Tier, ...]:
+    """'Bronze|برونزي:0:1,Silver:500:1.25' -> tiers sorted by threshold; the first must start at 0.
+
+    Names are 'English|Arabic' (or one name for both); with `locale` each tier carries that language's name.
+    """
     tiers = []
     for part in filter(None, (p.strip() for p in spec.split(","))):
         fields = [f.strip() for f in part.split(":")]
         if len(fields) != 3 or not fields[0]:
             raise ValueError(f"tier {part!r} must look like Name:min_spend:multiplier")
         try:
-            tier = Tier(fields[0], int(fields[1]), Decimal(fields[2]))
+            tier = Tier(in_locale(fields[0], locale), int(fields[1]), Decimal(fields[2]))
         except (ValueError, InvalidOperation):
             raise ValueError(f"tier {part!r} needs a whole min_spend and a number multiplier") from None
         if tier.min_spend < 0 or not Decimal(0) <= tier.multiplier <= Decimal(100):
@@ -47,8 +59,11 @@ def parse_tiers(spec: str) -> tuple[Tier, ...]:
     return tuple(tiers)
 
 
-def parse_rewards(spec: str) -> tuple[Reward, ...]:
-    """'COFFEE:100:Free coffee;5OFF:250:5.00 off' -> rewards in catalogue order."""
+def parse_rewards(spec: str, *, locale: str | None = None) -> tuple[Reward, ...]:
+    """'COFFEE:100:Free coffee|قهوة مجانية;5OFF:250:5.00 off' -> rewards in catalogue order.
+
+    Benefits are 'English|Arabic' (or one text for both); with `locale` each reward carries that language's.
+    """
     rewards = []
     for part in filter(None, (p.strip() for p in spec.split(";"))):
         fields = [f.strip() for f in part.split(":", 2)]
@@ -58,9 +73,10 @@ def parse_rewards(spec: str) -> tuple[Reward, ...]:
             cost = int(fields[1])
         except ValueError:
             raise ValueError(f"reward {part!r} needs a whole number of points") from None
-        if cost <= 0 or len(fields[2]) > 64:
+        texts = [in_locale(fields[2], language) for language in ("en", "ar")]
+        if cost <= 0 or not all(texts) or max(map(len, texts)) > 64:
             raise ValueError(f"reward {part!r}: cost must be positive and the benefit at most 64 characters")
-        rewards.append(Reward(fields[0], cost, fields[2]))
+        rewards.append(Reward(fields[0], cost, in_locale(fields[2], locale)))
     if len({reward.id for reward in rewards}) != len(rewards):
         raise ValueError("two rewards have the same id")
     return tuple(rewards)
@@ -88,7 +104,12 @@ def points_for(amount_minor: int, *, per_unit: Decimal, multiplier: Decimal, exp
 
 def parse_amount(text: str, *, exponent: int, max_units: int) -> int:
     """'12.50' -> 1250 minor units; ValueError (with a reason key) for anything else."""
-    cleaned = text.strip().replace(",", ".")
+    cleaned = text.strip().replace("\u066b", ".").replace("\u066c", ",")  # Arabic decimal/thousands signs
+    if THOUSANDS.fullmatch(cleaned):
+        cleaned = cleaned.replace(",", "")  # 1,234.50
+    elif DIGITS_THEN_THREE.fullmatch(cleaned):
+        raise ValueError("amount_format")  # 1,234: a thousands separator, or 1.234 (KWD)? Refuse to guess.
+    cleaned = cleaned.replace(",", ".")  # 25,50
     if not re.fullmatch(r"\d{1,12}(\.\d+)?", cleaned):
         raise ValueError("amount_format")
     value = Decimal(cleaned)

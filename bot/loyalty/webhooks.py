@@ -22,6 +22,7 @@ from telegram.ext import Application
 
 from bot.loyalty import purchases
 from bot.loyalty.notify import tell_points_earned
+from bot.loyalty.refunds import reverse_part
 from bot.settings import Settings
 from bot.web import APPLICATION_KEY
 from storage.models import OrderStatus
@@ -42,6 +43,8 @@ class ShopEvent:
     customer_ref: str | None = None
     shop_customer: str | None = None  # e.g. "shopify:88", learned for customers matched by phone
     status: str = OrderStatus.REFUNDED
+    refund_id: str = ""
+    refunded: str | None = None  # amount of a (possibly partial) refund; None = the whole order
 
 
 def signature_ok(secret: str, body: bytes, given: str) -> bool:
@@ -53,9 +56,28 @@ def _phone(*candidates: Any) -> str | None:
     return next((str(value) for value in candidates if value), None)
 
 
+def shopify_refund(payload: dict[str, Any]) -> ShopEvent:
+    """A refund gives back the money of its successful refund transactions: maybe a part of the order."""
+    order_id = str(payload["order_id"])
+    transactions = payload.get("transactions")
+    if transactions is None:  # no money detail: treat it as the whole order
+        return ShopEvent("reverse", order_id=order_id)
+    refunded = sum(
+        (
+            Decimal(str(item["amount"]))
+            for item in transactions
+            if item.get("kind") == "refund" and item.get("status") == "success"
+        ),
+        Decimal(0),
+    )
+    if refunded <= 0:  # e.g. a restock without money back
+        return ShopEvent("ignore")
+    return ShopEvent("reverse", order_id=order_id, refund_id=str(payload["id"]), refunded=str(refunded))
+
+
 def shopify_event(topic: str, payload: dict[str, Any]) -> ShopEvent:
     if topic == "refunds/create":
-        return ShopEvent("reverse", order_id=str(payload["order_id"]))
+        return shopify_refund(payload)
     order_id = str(payload["id"])
     if topic == "orders/cancelled" or payload.get("financial_status") in ("refunded", "voided"):
         status = OrderStatus.CANCELLED if topic == "orders/cancelled" else OrderStatus.REFUNDED
@@ -121,9 +143,33 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
     db, now = data["db"], data["clock"].now()
     if event.action == "reverse":
         async with db.session() as session:
-            outcome = await purchases.reverse_order(
-                session, settings=settings, now=now, external_id=event.order_id, status=event.status
-            )
+            if event.refunded is not None:
+                outcome = await reverse_part(
+                    session,
+                    settings=settings,
+                    now=now,
+                    external_id=event.order_id,
+                    refund_id=event.refund_id,
+                    amount_minor=_minor(event.refunded, settings.currency_exponent),
+                )
+            elif await get_order(session, external_id=event.order_id) is None:
+                # Shops do not promise delivery order: the refund may overtake the order itself. Keeping the
+                # order as refunded makes its late "paid" delivery a duplicate instead of awarding points.
+                await purchases.ingest_order(
+                    session,
+                    settings=settings,
+                    now=now,
+                    external_id=event.order_id,
+                    amount_minor=0,
+                    ordered_at=now,
+                    source=source,
+                    status=event.status,
+                )
+                return "reversed"
+            else:
+                outcome = await purchases.reverse_order(
+                    session, settings=settings, now=now, external_id=event.order_id, status=event.status
+                )
         return "reversed" if outcome.changed else "unchanged"
     amount = _minor(event.amount, settings.currency_exponent)
     async with db.session() as session:

@@ -19,6 +19,8 @@ from storage.points import add_points
 logger = logging.getLogger(__name__)
 
 REASON_MAX_CHARS = 1000
+# Row ids are 32-bit integers; a larger id in button data is forged and PostgreSQL would refuse the query.
+MAX_ROW_ID = 2**31 - 1
 # Scores at or below these are detractors the shop team hears about at once.
 DETRACTOR_MAX = {SurveyKind.NPS: 6, SurveyKind.CSAT: 2}
 
@@ -47,6 +49,8 @@ async def answer(env: Env, *, telegram_id: int, survey_id: int, score: int) -> T
     """Record a score tap; a second tap, a closed survey or someone else's survey changes nothing."""
     now = env.clock.now()
     settings = env.settings
+    if survey_id > MAX_ROW_ID:
+        return Tap(TapStatus.UNAVAILABLE)
     async with env.db.session() as session:
         customer = await get_customer(session, telegram_id=telegram_id)
         survey = await store.lock_survey(session, survey_id=survey_id)
@@ -85,6 +89,8 @@ async def close_reason(
     survey still waiting for its "why?".
     """
     now = env.clock.now()
+    if survey_id is not None and survey_id > MAX_ROW_ID:
+        return None
     async with env.db.session() as session:
         customer = await get_customer(session, telegram_id=telegram_id)
         if customer is None:
@@ -104,19 +110,23 @@ async def alert_merchants(
     """Tell every merchant chat about a detractor; one blocked chat does not stop the others."""
     if survey.score is None or not is_detractor(survey.kind, survey.score):
         return
-    locale = env.settings.default_locale
-    text = env.templates.render(
-        locale,
-        template,
-        name=customer.display_name,
-        telegram_id=customer.telegram_id,
-        username=customer.username,
-        kind=survey.kind.upper(),
-        score=survey.score,
-        top=SCALES[survey.kind][1],
-        reason=reason,
-    )
+    values = {
+        "name": customer.display_name,
+        "telegram_id": customer.telegram_id,
+        "username": customer.username,
+        "kind": survey.kind.upper(),
+        "score": survey.score,
+        "top": SCALES[survey.kind][1],
+        "reason": reason,
+    }
+    # Each merchant in the language they chose in the bot (if they ever used it), else the shop's.
+    locales = {}
+    async with env.db.read_session() as session:
+        for chat_id in env.settings.merchant_ids:
+            merchant = await get_customer(session, telegram_id=chat_id)
+            locales[chat_id] = merchant.locale if merchant is not None else env.settings.default_locale
     for chat_id in env.settings.merchant_ids:
+        text = env.templates.render(locales[chat_id], template, **values)
         try:
             await env.bot.send_message(chat_id, text, parse_mode="HTML")
         except TelegramError:
