@@ -6,7 +6,6 @@ import logging
 import secrets
 
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
@@ -19,10 +18,14 @@ from telegram.request import BaseRequest
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
-from bot.handlers import errors, fallback, loyalty, loyalty_award, onboarding, surveys
+from bot.handlers import errors, fallback, loyalty, loyalty_award, onboarding, outreach, surveys
 from bot.i18n import Templates
 from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import webhooks as loyalty_webhooks
+from bot.loyalty.purchases import ORDER_LISTENERS
+from bot.outreach import campaigns as outreach_campaigns
+from bot.outreach import jobs as outreach_jobs
+from bot.outreach.pacing import BulkAwareRateLimiter
 from bot.settings import Settings
 from bot.surveys import jobs as survey_jobs
 from bot.text_router import TextRouter
@@ -39,6 +42,7 @@ FEATURES = [
     surveys,  # /survey, score buttons, Skip
     loyalty,  # /balance, /history, /rewards, /card, /phone, shared contacts
     loyalty_award,  # /award (merchants)
+    outreach,  # /birthday, /broadcast (merchants) and its buttons
     fallback,  # must stay last
 ]
 
@@ -54,7 +58,12 @@ WEB_ROUTES: list = [loyalty_webhooks.install]
 JOBS: list = [
     survey_jobs.schedule,  # CSAT after purchases, periodic NPS
     loyalty_expiry.schedule,  # record expired points (only when LOYALTY_EXPIRY_DAYS is set)
+    outreach_jobs.schedule,  # birthday and win-back sweep; outbox dispatch (broadcasts, surveys)
 ]
+
+# A purchase stops the customer's win-back sequence and is recorded as a conversion of recent messages.
+if outreach_campaigns.on_order not in ORDER_LISTENERS:
+    ORDER_LISTENERS.append(outreach_campaigns.on_order)
 
 
 def build_application(
@@ -80,7 +89,7 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode="HTML"))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(BulkAwareRateLimiter(max_retries=3, bulk_rate=settings.outreach_rate))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

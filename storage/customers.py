@@ -9,6 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Customer, SurveyResponse
+from storage.outbox import forget_outreach
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -118,6 +119,7 @@ async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
     await session.execute(
         update(SurveyResponse).where(SurveyResponse.customer_id == customer.id).values(reason=None)
     )
+    await forget_outreach(session, customer_id=customer.id)
     customer.telegram_id = None
     customer.first_name = None
     customer.last_name = None

@@ -2,14 +2,28 @@
 
 from storage.models.customers import Customer
 from storage.models.orders import Order, OrderStatus
+from storage.models.outreach import (
+    Broadcast,
+    BroadcastState,
+    Campaign,
+    CustomerOutreach,
+    OutboxMessage,
+    OutboxState,
+)
 from storage.models.points import Coupon, PointsEntry
 from storage.models.surveys import Survey, SurveyKind, SurveyResponse, SurveyState, SurveyTrigger
 
 __all__ = [
+    "Broadcast",
+    "BroadcastState",
+    "Campaign",
     "Coupon",
     "Customer",
+    "CustomerOutreach",
     "Order",
     "OrderStatus",
+    "OutboxMessage",
+    "OutboxState",
     "PointsEntry",
     "Survey",
     "SurveyKind",
