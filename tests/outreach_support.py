@@ -64,7 +64,9 @@ async def outbox_rows(db, campaign: str | None = None) -> list[OutboxMessage]:
 
 async def ledger(db, customer_id: int, kind: str) -> list[PointsEntry]:
     async with db.read_session() as session:
-        statement = select(PointsEntry).where(PointsEntry.customer_id == customer_id, PointsEntry.kind == kind)
+        statement = select(PointsEntry).where(
+            PointsEntry.customer_id == customer_id, PointsEntry.kind == kind
+        )
         return list((await session.exec(statement)).all())
 
 

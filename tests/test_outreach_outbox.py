@@ -197,7 +197,9 @@ async def test_customer_replies_never_wait_behind_a_broadcast(harness):
 async def test_surveys_go_through_the_outbox(harness):
     await started(harness, SARA)
     customer_id = (await customer_of(harness, SARA)).id
-    assert await request_survey(harness.app, customer_id=customer_id, kind="nps", trigger="faq") == Outcome.SENT
+    assert (
+        await request_survey(harness.app, customer_id=customer_id, kind="nps", trigger="faq") == Outcome.SENT
+    )
     (row,) = await outbox_rows(harness.db, "survey")
     assert row.state == "sent" and row.message_id is not None and "recommend" in row.text
     harness.api.fail("sendMessage", blocked_by_user(), chat_id=SARA.id)
