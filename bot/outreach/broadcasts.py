@@ -4,6 +4,7 @@ by editing one message, and cancelling."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -19,6 +20,7 @@ from storage.outreach import Recipient
 logger = logging.getLogger(__name__)
 
 BUTTONS = "outreach/buttons.html"
+EDIT_GAP = 1.5  # seconds between progress edits while a broadcast is sending
 
 
 async def segment_members(env: Env, segment: str) -> list[Recipient]:
@@ -150,10 +152,16 @@ async def show_progress(env: Env, broadcast: Broadcast, counts: dict[str, int]) 
         skipped=counts.get(OutboxState.SKIPPED, 0) + counts.get(OutboxState.CANCELLED, 0),
         waiting=counts.get(OutboxState.PENDING, 0) + counts.get(OutboxState.SENDING, 0),
     )
-    key = ("progress", broadcast.id)
+    key, clock_key = ("progress", broadcast.id), ("progress_at", broadcast.id)
     if env.cache.get(key) == text:
         return
-    env.cache[key] = text
+    # Telegram allows about one message per second in a chat: while sending, edit at most that often.
+    if (
+        broadcast.state == BroadcastState.SENDING
+        and time.monotonic() - env.cache.get(clock_key, 0) < EDIT_GAP
+    ):
+        return
+    env.cache[key], env.cache[clock_key] = text, time.monotonic()
     try:
         await env.bot.edit_message_text(
             text,
