@@ -235,3 +235,17 @@ async def cancel_broadcast(session: AsyncSession, *, broadcast_id: int) -> int:
         .values(state=OutboxState.CANCELLED, outcome="stopped")
     )
     return result.rowcount
+
+
+async def release(session: AsyncSession, *, message_id: int, attempt: int) -> bool:
+    """Give back a claim that was never sent (shutdown): pending again, as if never claimed."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.attempts == attempt,
+            OutboxMessage.state == OutboxState.SENDING,
+        )
+        .values(state=OutboxState.PENDING, attempts=attempt - 1, claimed_at=None)
+    )
+    return result.rowcount == 1

@@ -122,3 +122,35 @@ async def test_sigkill_mid_broadcast_then_restart_delivers_every_message_exactly
     assert any(row.attempts == 2 for row in rows)
     final = [call.params["text"] for call in api.sent("editMessageText")][-1]
     assert "Broadcast done" in final and f"{CUSTOMERS} of {CUSTOMERS} sent" in final
+
+
+async def test_sigterm_mid_broadcast_stops_promptly_and_the_restart_finishes_it(db, db_url):
+    for n in range(30):
+        await add_customer(db, 9100 + n)
+    api = StallingBotApi(open_for=10**6)
+    slow = ENV | {"OUTREACH_RATE": "5"}  # 30 messages take 6 s
+    async with FakeBotApiServer(api) as server:
+        async with bot_process(server.url, db_url, **slow) as first:
+            api.push_update(updates.command(MERCHANT, f"/broadcast all {TEXT}!"))
+            preview = await api.wait_for(
+                lambda c: c.chat_id == MERCHANT.id and "reply_markup" in c.params, 30
+            )
+            go = preview.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            api.push_update(updates.callback(MERCHANT, go, message_id=1000))
+
+            async def some_delivered() -> bool:
+                return len(api.delivered()) >= 3
+
+            await wait_until(some_delivered, 30)
+            first.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(first.wait(), 15) == 0
+        assert len(api.delivered()) < 30
+        async with bot_process(server.url, db_url, **ENV) as second:
+
+            async def all_delivered() -> bool:
+                return len(set(api.delivered())) == 30
+
+            await wait_until(all_delivered, 60)
+            second.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(second.wait(), 20) == 0
+    assert sorted(api.delivered()) == [9100 + n for n in range(30)]

@@ -184,27 +184,34 @@ async def send_claimed(env: Env, item: Claimed) -> str:
     return state
 
 
-async def _send_all(env: Env, claimed: list[Claimed]) -> list[tuple[Claimed, str]]:
+async def _send_all(env: Env, claimed: list[Claimed], should_stop: Any) -> list[tuple[Claimed, str]]:
     """Send a batch with a few requests in flight: the pacer sets the rate, and network round trips
-    overlap instead of adding up."""
+    overlap instead of adding up. On shutdown, claims not yet sent are given back."""
     slots = asyncio.Semaphore(IN_FLIGHT)
 
     async def one(item: Claimed) -> tuple[Claimed, str]:
         async with slots:
+            if should_stop is not None and should_stop():
+                async with env.db.session() as session:
+                    await outbox.release(session, message_id=item.id, attempt=item.attempt)
+                return item, OutboxState.PENDING
             return item, await send_claimed(env, item)
 
     return list(await asyncio.gather(*(one(item) for item in claimed)))
 
 
-async def drain(env: Env, *, on_progress: Any = None) -> Counter:
-    """Send everything due now; `on_progress(broadcast_ids)` is awaited now and then and at the end."""
+async def drain(env: Env, *, on_progress: Any = None, should_stop: Any = None) -> Counter:
+    """Send everything due now; `on_progress(broadcast_ids)` is awaited now and then and at the end.
+
+    `should_stop()` is asked between batches, so a shutdown waits for at most one batch.
+    """
     tally: Counter = Counter()
     touched: set[int] = set()
-    while True:
+    while should_stop is None or not should_stop():
         claimed, looked_at = await claim_batch(env)
         if looked_at == 0:
             break
-        for item, state in await _send_all(env, claimed):
+        for item, state in await _send_all(env, claimed, should_stop):
             tally[state] += 1
             if item.broadcast_id is not None:
                 touched.add(item.broadcast_id)

@@ -36,10 +36,10 @@ async def sweep(source: Any) -> Counter:
     return queued
 
 
-async def dispatch(source: Any) -> Counter:
+async def dispatch(source: Any, *, should_stop: Any = None) -> Counter:
     """Send everything due in the outbox now (and update broadcast progress)."""
     env = env_of(source)
-    return await drain(env, on_progress=lambda ids: broadcasts.refresh(env, ids))
+    return await drain(env, on_progress=lambda ids: broadcasts.refresh(env, ids), should_stop=should_stop)
 
 
 def kick(source: Any) -> None:
@@ -56,7 +56,8 @@ def kick(source: Any) -> None:
 
 async def _drain_logged(application: Application) -> None:
     try:
-        await dispatch(application)
+        # Stop between batches when the bot shuts down; what is left is sent after the restart.
+        await dispatch(application, should_stop=lambda: not application.running)
     except Exception:
         logger.exception("Outbox dispatch failed; the next check retries")
 
