@@ -136,3 +136,10 @@ async def test_customer_time_zone_overrides_the_shops(harness):
     harness.clock.set(datetime(2026, 3, 15, 20, tzinfo=UTC) - timedelta(hours=0))  # 10:00 on the 16th there
     await run(harness)
     assert len(texts(harness, 8205, GREETING)) == 1
+
+
+async def test_arabic_greeting_with_points_in_arabic(harness):
+    await add_customer(harness.db, 8206, locale="ar", birthday=date(1990, 3, 15))
+    await run(harness)
+    (greeting,) = [text for text in harness.texts_to(8206) if "عيد ميلاد سعيد" in text]
+    assert "\u2068100\u2069 نقطة" in greeting and "/balance" in greeting

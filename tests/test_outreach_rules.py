@@ -109,3 +109,15 @@ def test_frequency_cap_waits_for_the_window_to_pass():
     assert rules.cap_until([now - timedelta(hours=2)], now, two) is None
     off = SETTINGS.model_copy(update={"outreach_cap_hours": 0})
     assert rules.cap_until([now], now, off) is None
+
+
+def test_pacer_spaces_sends_globally_and_per_chat():
+    from bot.outreach.pacing import Pacer
+
+    pacer = Pacer(rate=100)
+    waits = [pacer.reserve(chat) for chat in range(10)]
+    assert waits[0] == 0 and 0.085 <= waits[-1] <= 0.1  # 10 chats at 100/s: the last waits ~90 ms
+    again = pacer.reserve(0)  # the same chat again: a second after its previous slot
+    assert 0.9 <= again <= 1.0
+    pacer.pause(5)
+    assert pacer.reserve(42) >= 4.9
