@@ -6,7 +6,6 @@ import logging
 import secrets
 
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
@@ -29,12 +28,17 @@ from bot.handlers import (
     loyalty,
     loyalty_award,
     onboarding,
+    outreach,
     referrals,
     surveys,
 )
 from bot.i18n import Templates
 from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import webhooks as loyalty_webhooks
+from bot.loyalty.purchases import ORDER_LISTENERS
+from bot.outreach import campaigns as outreach_campaigns
+from bot.outreach import jobs as outreach_jobs
+from bot.outreach.pacing import BulkAwareRateLimiter
 from bot.referrals import jobs as referral_jobs
 from bot.settings import Settings
 from bot.surveys import jobs as survey_jobs
@@ -56,6 +60,7 @@ FEATURES = [
     faq,  # /faq (top questions; /faq <subcommand> for merchants), /human, answer and vote buttons
     faq_admin,  # Keep/Cancel/Delete buttons of the merchants' FAQ editor
     handoff,  # staff replies (group -1), /r, /close, customers' media during a conversation (before fallback)
+    outreach,  # /birthday, /broadcast (merchants) and its buttons
     fallback,  # must stay last
 ]
 
@@ -76,7 +81,12 @@ JOBS: list = [
     loyalty_expiry.schedule,  # record expired points (only when LOYALTY_EXPIRY_DAYS is set)
     referral_jobs.schedule,  # reward referrals whose first purchase cleared the return window
     faq_library.schedule,  # seed the FAQ from FAQ_FILE once, right after start (a one-off job)
+    outreach_jobs.schedule,  # birthday and win-back sweep; outbox dispatch (broadcasts, surveys)
 ]
+
+# A purchase stops the customer's win-back sequence and is recorded as a conversion of recent messages.
+if outreach_campaigns.on_order not in ORDER_LISTENERS:
+    ORDER_LISTENERS.append(outreach_campaigns.on_order)
 
 
 def build_application(
@@ -102,7 +112,7 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode="HTML"))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(BulkAwareRateLimiter(max_retries=3, bulk_rate=settings.outreach_rate))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -116,6 +116,47 @@ class Settings(BaseSettings):
     # A conversation nobody wrote in for this many hours closes itself on the customer's next message
     # (0 = only staff close conversations).
     handoff_idle_hours: int = Field(default=72, ge=0)
+    # --- outreach ---
+    # Birthday greetings go out from this local hour (shop time zone, or the customer's own) with these
+    # bonus points (0 = greeting only); a birthday set or changed fewer than birthday_lock_days before it
+    # earns no points that year. A greeting missed by downtime is still sent up to catch_up days late.
+    outreach_birthday_hour: int = Field(default=10, ge=0, le=23)
+    outreach_birthday_points: int = Field(default=100, ge=0)
+    outreach_birthday_lock_days: int = Field(default=30, ge=0)
+    outreach_birthday_catch_up_days: int = Field(default=2, ge=0, le=30)
+    # Win-back: a customer has lapsed after factor x the median days between their orders, bounded to
+    # [min, max] days; one-time buyers after one_time days. Stages ("we miss you", coupon, last chance) are
+    # stage_days apart; the coupon (text below) is valid coupon_days.
+    outreach_winback_factor: Decimal = Field(default=Decimal(2), gt=0, le=100)
+    outreach_winback_min_days: int = Field(default=30, ge=1)
+    outreach_winback_max_days: int = Field(default=180, ge=1)
+    outreach_winback_one_time_days: int = Field(default=60, ge=1)
+    outreach_winback_stage_days: int = Field(default=7, ge=1)
+    outreach_winback_coupon: str = Field(default="10% off your next order", min_length=1, max_length=64)
+    outreach_winback_coupon_days: int = Field(default=14, ge=1)
+    # Segments: "active" ordered within active_days; customers with no order for lost_days are lost
+    # (neither at-risk nor sent win-backs).
+    outreach_active_days: int = Field(default=90, ge=1)
+    outreach_lost_days: int = Field(default=365, ge=1)
+    # No marketing message between these local hours (start == end: no quiet hours); it waits until the end.
+    outreach_quiet_start: int = Field(default=21, ge=0, le=23)
+    outreach_quiet_end: int = Field(default=9, ge=0, le=23)
+    # Frequency cap across birthday, win-back and broadcast messages: at most cap_messages per cap_hours
+    # per customer (0 hours = no cap); later ones wait.
+    outreach_cap_messages: int = Field(default=1, ge=1)
+    outreach_cap_hours: int = Field(default=24, ge=0)
+    # Marketing messages still unsent this many hours after falling due are dropped.
+    outreach_expiry_hours: int = Field(default=48, ge=1)
+    # Bulk and scheduled sends per second, all chats together (Telegram allows about 30); each chat gets
+    # at most one per second. Customer replies are not counted against this rate.
+    outreach_rate: float = Field(default=25.0, gt=0, le=1000)
+    # A message claimed but not confirmed sent this long ago (the bot died mid-send) is sent again.
+    outreach_claim_timeout_seconds: int = Field(default=60, ge=1)
+    # Transient failures (timeouts, network) are retried this many times, a minute apart.
+    outreach_max_attempts: int = Field(default=5, ge=1)
+    # How often campaigns are swept for due messages, and how often the outbox is checked for due rows.
+    outreach_sweep_minutes: int = Field(default=15, ge=1)
+    outreach_dispatch_seconds: int = Field(default=10, ge=1)
 
     templates_dir: Path = PROJECT_ROOT / "templates"
     log_level: str = "INFO"

@@ -9,6 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Customer, Order, Survey, SurveyResponse
+from storage.outbox import forget_outreach
 from storage.points import remember_forgotten_welcome
 from storage.referrals import forget_referrals
 from storage.types import utcnow
@@ -130,6 +131,7 @@ async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
         .values(chat_id=None, message_id=None, awaiting_reason_until=None)
     )
     await remember_forgotten_welcome(session, customer_id=customer.id, telegram_id=telegram_id)
+    await forget_outreach(session, customer_id=customer.id)
     customer.telegram_id = None
     customer.first_name = None
     customer.last_name = None

@@ -18,11 +18,12 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.clock import Clock
 from bot.i18n import Templates
+from bot.outreach.dispatcher import send_now
 from bot.settings import Settings
 from storage import surveys as store
 from storage.customers import get_customer_by_id
 from storage.db import Database
-from storage.models import Customer, Survey, SurveyKind
+from storage.models import Campaign, Customer, Survey, SurveyKind
 from storage.points import lock_customer
 
 logger = logging.getLogger(__name__)
@@ -108,9 +109,20 @@ def eligibility(env: Env, customer: Customer | None, last_sent: Any) -> Outcome 
     return None
 
 
-async def deliver(env: Env, *, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup) -> Message:
-    """The one place a survey leaves the bot. Paced sending (the outreach outbox) plugs in here."""
-    return await env.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=reply_markup)
+async def deliver(
+    env: Env, *, survey: Survey, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup
+) -> Message:
+    """The one place a survey leaves the bot: through the outreach outbox (recorded once per survey,
+    paced with the bulk sends, resent if the bot dies mid-send)."""
+    return await send_now(
+        env,
+        customer_id=survey.customer_id,
+        chat_id=chat_id,
+        campaign=Campaign.SURVEY,
+        occurrence=str(survey.id),
+        text=text,
+        reply_markup=reply_markup,
+    )
 
 
 async def request_survey(
@@ -145,7 +157,7 @@ async def request_survey(
     text = env.templates.render(locale, f"surveys/question_{kind}.html")
     try:
         message = await deliver(
-            env, chat_id=chat_id, text=text, reply_markup=score_keyboard(env, locale, survey)
+            env, survey=survey, chat_id=chat_id, text=text, reply_markup=score_keyboard(env, locale, survey)
         )
     except Forbidden:
         logger.info("Customer %s blocked the bot; survey %s not delivered", customer_id, survey.id)

@@ -3,11 +3,22 @@
 from storage.models.customers import Customer
 from storage.models.faq import FaqEntry, FaqGap, FaqMeta, Handoff, HandoffMessage, HandoffState
 from storage.models.orders import Order, OrderStatus
+from storage.models.outreach import (
+    Broadcast,
+    BroadcastState,
+    Campaign,
+    CustomerOutreach,
+    OutboxMessage,
+    OutboxState,
+)
 from storage.models.points import Coupon, PointsEntry
 from storage.models.referrals import Referral, ReferralCode, ReferralStatus
 from storage.models.surveys import Survey, SurveyKind, SurveyResponse, SurveyState, SurveyTrigger
 
 __all__ = [
+    "Broadcast",
+    "BroadcastState",
+    "Campaign",
     "Coupon",
     "Customer",
     "FaqEntry",
@@ -16,8 +27,11 @@ __all__ = [
     "Handoff",
     "HandoffMessage",
     "HandoffState",
+    "CustomerOutreach",
     "Order",
     "OrderStatus",
+    "OutboxMessage",
+    "OutboxState",
     "PointsEntry",
     "Referral",
     "ReferralCode",

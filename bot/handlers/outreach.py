@@ -1,0 +1,141 @@
+"""Outreach: the customer's /birthday and the merchant's /broadcast (preview, confirm, progress, stop)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from markupsafe import Markup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BotContext
+from bot.handlers.onboarding import profile_of
+from bot.merchants import merchant_only
+from bot.outreach import broadcasts, rules
+from bot.outreach.dispatcher import env_of
+from bot.outreach.jobs import kick
+from bot.replies import edit_or_reply, reply, user_locale
+from storage import customers
+from storage.outreach import create_broadcast, set_birthday
+
+CUSTOMER_COMMANDS = ("birthday",)
+MERCHANT_COMMANDS = ("broadcast",)
+
+BROADCAST_DATA = re.compile(r"^bc:(go|no|stop):(\d+)$")
+# Telegram allows 4096 characters; leave room for the opt-out footer.
+MAX_BROADCAST_CHARS = 3500
+BUTTONS = "outreach/buttons.html"
+
+
+def birthday_label(context: BotContext, locale: str, birthday: date) -> str:
+    month = context.templates.label(locale, "outreach/labels.html", "month", number=birthday.month)
+    year = "" if birthday.year == rules.NO_YEAR else f" {birthday.year}"
+    return f"{birthday.day} {month}{year}"
+
+
+async def set_my_birthday(update: Update, context: BotContext) -> None:
+    """/birthday [dd-mm[-yyyy]]: show or save the customer's birthday."""
+    locale = await user_locale(context, update.effective_user)
+    settings, now = context.settings, context.clock.now()
+    async with context.db.session() as session:
+        customer, _ = await customers.ensure_customer(session, profile=profile_of(update), locale=locale)
+    if not context.args:
+        label = birthday_label(context, locale, customer.birthday) if customer.birthday else None
+        await reply(update, context, "outreach/birthday_ask.html", locale=locale, birthday=label)
+        return
+    today = now.astimezone(settings.timezone).date()
+    birthday = rules.parse_birthday(" ".join(context.args), today=today)
+    if birthday is None:
+        await reply(update, context, "outreach/birthday_invalid.html", locale=locale)
+        return
+    async with context.db.session() as session:
+        changed = await set_birthday(session, customer_id=customer.id, birthday=birthday, now=now)
+    upcoming = rules.next_birthday(birthday, today)
+    gift = not changed or rules.earns_reward(
+        now, upcoming, settings.timezone, settings.outreach_birthday_lock_days
+    )
+    await reply(
+        update,
+        context,
+        "outreach/birthday_saved.html",
+        locale=locale,
+        birthday=birthday_label(context, locale, birthday),
+        gift=gift and settings.outreach_birthday_points > 0,
+        points=settings.outreach_birthday_points,
+        lock_days=settings.outreach_birthday_lock_days,
+    )
+
+
+@merchant_only
+async def start_broadcast(update: Update, context: BotContext) -> None:
+    """/broadcast <segment> <message>: preview who gets what, with Send and Cancel buttons."""
+    parts = (update.effective_message.text or "").split(maxsplit=2)
+    segments = rules.segment_names(context.settings)
+    if len(parts) < 3 or parts[1].lower() not in segments or not parts[2].strip():
+        await reply(update, context, "outreach/broadcast_usage.html", segments=segments)
+        return
+    segment, text = parts[1].lower(), parts[2].strip()
+    if len(text) > MAX_BROADCAST_CHARS:
+        await reply(update, context, "outreach/broadcast_too_long.html", limit=MAX_BROADCAST_CHARS)
+        return
+    env = env_of(context)
+    members = await broadcasts.segment_members(env, segment)
+    async with context.db.session() as session:
+        broadcast = await create_broadcast(
+            session, created_by=update.effective_user.id, segment=segment, text=text
+        )
+    locale = await user_locale(context, update.effective_user)
+    label = context.templates.label
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(label(locale, BUTTONS, "send"), callback_data=f"bc:go:{broadcast.id}"),
+                InlineKeyboardButton(label(locale, BUTTONS, "cancel"), callback_data=f"bc:no:{broadcast.id}"),
+            ]
+        ]
+    )
+    await reply(
+        update,
+        context,
+        "outreach/broadcast_preview.html",
+        locale=locale,
+        reply_markup=keyboard,
+        segment=segment,
+        count=len(members),
+        preview=Markup(broadcasts.customer_text(env, locale, text)),
+    )
+
+
+@merchant_only
+async def answer_broadcast(update: Update, context: BotContext) -> None:
+    """Send, cancel or stop a broadcast from its buttons; the message then shows progress."""
+    query = update.callback_query
+    action, broadcast_id = BROADCAST_DATA.match(query.data or "").groups()
+    broadcast_id = int(broadcast_id)
+    env = env_of(context)
+    await query.answer()
+    if action == "go":
+        count = await broadcasts.launch(
+            env, broadcast_id=broadcast_id, chat_id=query.message.chat_id, message_id=query.message.message_id
+        )
+        if count is None:
+            await edit_or_reply(update, context, "outreach/broadcast_gone.html")
+            return
+        await broadcasts.refresh(env, {broadcast_id})
+        kick(context)
+        return
+    stopped = await broadcasts.cancel(env, broadcast_id=broadcast_id)
+    if action == "no":
+        template = "outreach/broadcast_cancelled.html" if stopped else "outreach/broadcast_gone.html"
+        await edit_or_reply(update, context, template)
+        return
+    await broadcasts.refresh(env, {broadcast_id})
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("birthday", set_my_birthday, filters=filters.ChatType.PRIVATE),
+        CommandHandler("broadcast", start_broadcast),
+        CallbackQueryHandler(answer_broadcast, pattern=BROADCAST_DATA),
+    ]

@@ -1,0 +1,279 @@
+"""The outbox dispatcher: claims due rows, sends them paced as bulk traffic, records each outcome.
+
+Exactly-once discipline: a row is claimed (state `sending`, attempts+1) in a committed transaction before
+its send, and marked `sent` in its own transaction right after Telegram accepts it. After a crash a row
+still `sending` once its claim is older than OUTREACH_CLAIM_TIMEOUT_SECONDS is sent again: nothing due is
+lost, and only a crash in the instant between Telegram's answer and that commit can duplicate a message
+(the row then shows attempts > 1 and the resend is logged as a possible duplicate). See docs/outreach.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.outreach import rules
+from bot.outreach.pacing import BULK, retry_seconds
+from bot.settings import Settings
+from storage import outbox, outreach
+from storage.customers import set_reachable
+from storage.models import Customer, OutboxMessage, OutboxState
+from storage.models.outreach import MARKETING
+
+logger = logging.getLogger(__name__)
+
+BATCH = 50
+IN_FLIGHT = 8
+RETRY_DELAY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Env:
+    """What the outbox needs from the running application (a BotContext or the Application)."""
+
+    bot: Any
+    db: Any
+    settings: Settings
+    templates: Any
+    clock: Any
+    # Per-application memory (e.g. the last progress text shown for each broadcast).
+    cache: dict
+
+
+def env_of(source: Any) -> Env:
+    data = source.bot_data
+    cache = data.setdefault("outreach_cache", {})
+    return Env(source.bot, data["db"], data["settings"], data["templates"], data["clock"], cache)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    attempt: int
+    customer_id: int
+    chat_id: int
+    text: str
+    reply_markup: str | None
+    broadcast_id: int | None
+
+
+def decide(
+    row: OutboxMessage,
+    customer: Customer,
+    *,
+    now: datetime,
+    recent: list[datetime],
+    zone: ZoneInfo,
+    settings: Settings,
+) -> tuple[str, Any]:
+    """("claim", None), ("skip", reason) or ("defer", until) for one due row."""
+    if customer.telegram_id is None or customer.forgotten_at is not None or row.text is None:
+        return "skip", "unknown"
+    if not customer.reachable:
+        return "skip", "unreachable"
+    if row.expires_at is not None and now > row.expires_at:
+        return "skip", "expired"
+    if row.campaign in MARKETING:
+        if not customer.marketing_opt_in:
+            return "skip", "opted_out"
+        later = rules.quiet_until(now, zone, settings) or rules.cap_until(recent, now, settings)
+        if later is not None:
+            return "defer", later
+    return "claim", None
+
+
+async def claim_batch(env: Env, *, limit: int = BATCH) -> tuple[list[Claimed], int]:
+    """Claim up to `limit` due rows in one transaction; returns (claimed, rows looked at)."""
+    settings, now = env.settings, env.clock.now()
+    claimed: list[Claimed] = []
+    async with env.db.session() as session:
+        rows = await outbox.due_rows(
+            session,
+            now=now,
+            stale_before=now - timedelta(seconds=settings.outreach_claim_timeout_seconds),
+            limit=limit,
+        )
+        ids = list({row.customer_id for row, _ in rows})
+        since = now - timedelta(hours=settings.outreach_cap_hours)
+        recent = await outbox.marketing_sent_since(session, customer_ids=ids, since=since)
+        zones = await outreach.customer_zones(session, customer_ids=ids)
+        for row, customer in rows:
+            zone = ZoneInfo(zones.get(customer.id, settings.shop_timezone))
+            history = [at for row_id, at in recent.get(customer.id, []) if row_id != row.id]
+            verdict, detail = decide(row, customer, now=now, recent=history, zone=zone, settings=settings)
+            if verdict == "skip":
+                await outbox.settle(session, row=row, state=OutboxState.SKIPPED, outcome=detail)
+                continue
+            if verdict == "defer":
+                await outbox.settle(session, row=row, state=OutboxState.PENDING, due_at=detail)
+                continue
+            if row.state == OutboxState.SENDING:
+                logger.warning(
+                    "Outbox %s claimed %s time(s) unconfirmed; sending again (possible duplicate)",
+                    row.id,
+                    row.attempts,
+                )
+            attempt = await outbox.claim(session, row=row, now=now)
+            if row.campaign in MARKETING:
+                recent.setdefault(customer.id, []).append((row.id, now))
+            claimed.append(
+                Claimed(
+                    row.id,
+                    attempt,
+                    customer.id,
+                    customer.telegram_id,
+                    row.text,
+                    row.reply_markup,
+                    row.broadcast_id,
+                )
+            )
+    return claimed, len(rows)
+
+
+async def _send(env: Env, chat_id: int, text: str, reply_markup: str | None) -> Message:
+    markup = InlineKeyboardMarkup.de_json(json.loads(reply_markup), env.bot) if reply_markup else None
+    return await env.bot.send_message(
+        chat_id, text, parse_mode="HTML", reply_markup=markup, rate_limit_args=BULK
+    )
+
+
+async def send_claimed(env: Env, item: Claimed) -> str:
+    """Send one claimed row and record the outcome; returns the row's new state."""
+    now = env.clock.now
+    sent_at = retry_at = message_id = outcome = None
+    try:
+        message = await _send(env, item.chat_id, item.text, item.reply_markup)
+    except Forbidden:
+        state, outcome = OutboxState.BLOCKED, "forbidden"
+    except RetryAfter as error:  # the rate limiter's own retries ran out: try again later
+        state, outcome = OutboxState.PENDING, "flood"
+        retry_at = now() + timedelta(seconds=retry_seconds(error))
+    except BadRequest as error:
+        state, outcome = OutboxState.FAILED, str(error)[:64]
+    except NetworkError as error:  # includes timeouts: Telegram may or may not have the message
+        if item.attempt < env.settings.outreach_max_attempts:
+            state, outcome, retry_at = OutboxState.PENDING, "network", now() + RETRY_DELAY
+        else:
+            state, outcome = OutboxState.FAILED, str(error)[:64]
+    except TelegramError as error:
+        state, outcome = OutboxState.FAILED, str(error)[:64]
+    else:
+        state, sent_at, message_id = OutboxState.SENT, now(), message.message_id
+    async with env.db.session() as session:
+        await outbox.finish(
+            session,
+            message_id=item.id,
+            attempt=item.attempt,
+            state=state,
+            sent_at=sent_at,
+            telegram_message_id=message_id,
+            outcome=outcome,
+            retry_at=retry_at,
+        )
+        if state == OutboxState.BLOCKED:
+            await set_reachable(session, telegram_id=item.chat_id, reachable=False)
+    return state
+
+
+async def _send_all(env: Env, claimed: list[Claimed], should_stop: Any) -> list[tuple[Claimed, str]]:
+    """Send a batch with a few requests in flight: the pacer sets the rate, and network round trips
+    overlap instead of adding up. On shutdown, claims not yet sent are given back."""
+    slots = asyncio.Semaphore(IN_FLIGHT)
+
+    async def one(item: Claimed) -> tuple[Claimed, str]:
+        async with slots:
+            if should_stop is not None and should_stop():
+                async with env.db.session() as session:
+                    await outbox.release(session, message_id=item.id, attempt=item.attempt)
+                return item, OutboxState.PENDING
+            return item, await send_claimed(env, item)
+
+    return list(await asyncio.gather(*(one(item) for item in claimed)))
+
+
+async def drain(env: Env, *, on_progress: Any = None, should_stop: Any = None) -> Counter:
+    """Send everything due now; `on_progress(broadcast_ids)` is awaited now and then and at the end.
+
+    `should_stop()` is asked between batches, so a shutdown waits for at most one batch.
+    """
+    tally: Counter = Counter()
+    touched: set[int] = set()
+    while should_stop is None or not should_stop():
+        claimed, looked_at = await claim_batch(env)
+        if looked_at == 0:
+            break
+        for item, state in await _send_all(env, claimed, should_stop):
+            tally[state] += 1
+            if item.broadcast_id is not None:
+                touched.add(item.broadcast_id)
+        if on_progress is not None and touched:
+            await on_progress(touched)
+    if on_progress is not None:
+        await on_progress(touched)
+    if tally:
+        logger.info("Outbox: %s", dict(tally))
+    return tally
+
+
+async def send_now(
+    env: Any,
+    *,
+    customer_id: int,
+    chat_id: int,
+    campaign: str,
+    occurrence: str,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> Message:
+    """Send one message through the outbox right away (surveys): recorded, claimed, paced as bulk.
+
+    Raises what Telegram raised (Forbidden, other TelegramError) after recording it; a duplicate
+    (customer, campaign, occurrence) raises ValueError without sending.
+    """
+    now = env.clock.now()
+    markup = json.dumps(reply_markup.to_dict()) if reply_markup is not None else None
+    async with env.db.session() as session:
+        row_id = await outbox.enqueue(
+            session,
+            customer_id=customer_id,
+            campaign=campaign,
+            occurrence=occurrence,
+            text=text,
+            reply_markup=markup,
+            due_at=now,
+            claimed_at=now,
+        )
+    if row_id is None:
+        raise ValueError(f"{campaign} {occurrence} to customer {customer_id} was already sent")
+    try:
+        message = await _send(env, chat_id, text, markup)
+    except Forbidden:
+        await _record(env, row_id, OutboxState.BLOCKED, outcome="forbidden")
+        raise
+    except TelegramError as error:
+        await _record(env, row_id, OutboxState.FAILED, outcome=str(error)[:64])
+        raise
+    await _record(env, row_id, OutboxState.SENT, sent_at=env.clock.now(), message_id=message.message_id)
+    return message
+
+
+async def _record(env: Any, row_id: int, state: str, **values: Any) -> None:
+    async with env.db.session() as session:
+        await outbox.finish(
+            session,
+            message_id=row_id,
+            attempt=1,
+            state=state,
+            sent_at=values.get("sent_at"),
+            telegram_message_id=values.get("message_id"),
+            outcome=values.get("outcome"),
+        )

@@ -1,0 +1,56 @@
+"""Outreach figures for analytics: marketing messages sent, and how many a purchase followed."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Order, OrderStatus, OutboxMessage, OutboxState
+from storage.outbox import CONVERSION_WINDOW
+
+CAMPAIGNS = ("winback", "birthday")
+
+
+async def outreach_stats(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> dict[str, tuple[int, int]]:
+    """campaign -> (messages sent in [start, end), of which followed by a paid order within 14 days).
+
+    Computed from the orders themselves, so orders imported late or linked after the message still count.
+    """
+    sent = (
+        await session.exec(
+            select(OutboxMessage.campaign, OutboxMessage.customer_id, OutboxMessage.sent_at).where(
+                col(OutboxMessage.campaign).in_(CAMPAIGNS),
+                OutboxMessage.state == OutboxState.SENT,
+                OutboxMessage.sent_at >= start,
+                OutboxMessage.sent_at < end,
+            )
+        )
+    ).all()
+    customer_ids = {customer_id for _, customer_id, _ in sent}
+    orders: dict[int, list[datetime]] = {}
+    if customer_ids:
+        rows = await session.exec(
+            select(Order.customer_id, Order.ordered_at).where(
+                col(Order.customer_id).in_(customer_ids),
+                Order.status == OrderStatus.PAID,
+                Order.ordered_at >= start,
+                Order.ordered_at <= end + CONVERSION_WINDOW,
+            )
+        )
+        for customer_id, ordered_at in rows.all():
+            orders.setdefault(customer_id, []).append(ordered_at)
+    for times in orders.values():
+        times.sort()
+    stats = {campaign: (0, 0) for campaign in CAMPAIGNS}
+    for campaign, customer_id, sent_at in sent:
+        times = orders.get(customer_id, [])
+        index = bisect_left(times, sent_at)
+        followed = index < len(times) and times[index] <= sent_at + CONVERSION_WINDOW
+        count, converted = stats[campaign]
+        stats[campaign] = (count + 1, converted + int(followed))
+    return stats
