@@ -19,7 +19,7 @@ from telegram.request import BaseRequest
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
-from bot.handlers import errors, fallback, loyalty, loyalty_award, onboarding, surveys
+from bot.handlers import analytics, errors, fallback, loyalty, loyalty_award, onboarding, surveys
 from bot.i18n import Templates
 from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import webhooks as loyalty_webhooks
@@ -29,6 +29,7 @@ from bot.text_router import TextRouter
 from bot.web import WebServer, build_web_app
 from storage.db import Database
 from storage.migrate import upgrade_to_head
+from storage.rollups import set_rollup_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ FEATURES = [
     surveys,  # /survey, score buttons, Skip
     loyalty,  # /balance, /history, /rewards, /card, /phone, shared contacts
     loyalty_award,  # /award (merchants)
+    analytics,  # /stats, /cohort, /export (merchants)
     fallback,  # must stay last
 ]
 
@@ -73,6 +75,7 @@ def build_application(
         default_locale=settings.default_locale,
         globals_={"shop_name": settings.shop_name, "currency": settings.currency},
     )
+    set_rollup_timezone(settings.timezone)  # analytics rollups bucket orders by the shop's local day
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())

@@ -24,6 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     orders = commands.add_parser("import-orders", help="import shop orders from a CSV file and award points")
     orders.add_argument("file", help="CSV with order_id, customer, amount, created_at[, status]")
     orders.add_argument("--notify", action="store_true", help="tell customers about the points (BOT_TOKEN)")
+    stats = commands.add_parser("stats", help="shop statistics for a period (as /stats)")
+    stats.add_argument(
+        "--period", default=None, help="7d, 30d (default), 90d, YYYY-MM or YYYY-MM-DD..YYYY-MM-DD"
+    )
+    stats.add_argument("--json", action="store_true", help="print JSON instead of text")
+    commands.add_parser("rebuild-rollups", help="recompute the analytics rollups from the raw orders")
     return parser
 
 
@@ -45,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "run":
             check_run_settings(settings, webhook=args.webhook)
+        from storage.rollups import set_rollup_timezone
+
+        set_rollup_timezone(settings.timezone)  # order imports keep the analytics rollups in local days
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
@@ -61,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.loyalty.cli import import_orders_command
 
             return asyncio.run(import_orders_command(settings, args.file, notify=args.notify))
+        elif args.command in ("stats", "rebuild-rollups"):
+            from bot.analytics import cli as analytics_cli
+
+            if args.command == "stats":
+                return asyncio.run(analytics_cli.stats_command(settings, args.period, as_json=args.json))
+            return asyncio.run(analytics_cli.rebuild_command(settings))
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS

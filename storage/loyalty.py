@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Customer, Order, OrderStatus, PointsEntry
 from storage.points import COUPON_ALPHABET
+from storage.rollups import refresh_customer
 
 MEMBER_CODE = re.compile(r"^M[A-HJ-NP-Z2-9]{7}$")
 
@@ -101,6 +102,8 @@ async def claim_unlinked_orders(session: AsyncSession, *, customer: Customer) ->
         order.customer_id = customer.id
         session.add(order)
     await session.flush()
+    if orders and customer.id is not None:  # the linked orders now count for analytics
+        await refresh_customer(session, customer_id=customer.id)
     return orders
 
 

@@ -8,6 +8,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Order, OrderStatus
+from storage.rollups import refresh_customer
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -49,6 +50,8 @@ async def record_order(
     created = (await session.execute(statement)).rowcount == 1
     order = await get_order(session, external_id=external_id)
     assert order is not None
+    if created and order.customer_id is not None:  # analytics rollups change with the order, atomically
+        await refresh_customer(session, customer_id=order.customer_id)
     return order, created
 
 
@@ -65,4 +68,6 @@ async def refund_order(
     order.refunded_at = refunded_at
     session.add(order)
     await session.flush()
+    if order.customer_id is not None:
+        await refresh_customer(session, customer_id=order.customer_id)
     return order, True
