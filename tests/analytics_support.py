@@ -28,7 +28,9 @@ async def customer(db, telegram_id: int) -> int:
         return row.id
 
 
-async def order(db, external_id: str, customer_id: int | None, when: datetime, amount_minor: int, **kw) -> None:
+async def order(
+    db, external_id: str, customer_id: int | None, when: datetime, amount_minor: int, **kw
+) -> None:
     async with db.session() as session:
         await record_order(
             session,
@@ -68,7 +70,9 @@ def reference(
     orders: list[RawOrder], *, start: date, end: date, window: int, zone: tzinfo = UTC, exponent: int = 2
 ) -> dict:
     """The definitions of docs/analytics.md applied literally: [start, end) in local days."""
-    paid = [(o.customer, o.at.astimezone(zone).date(), o.amount_minor) for o in orders if o.paid and o.customer]
+    paid = [
+        (o.customer, o.at.astimezone(zone).date(), o.amount_minor) for o in orders if o.paid and o.customer
+    ]
 
     def active(t: date) -> set[int]:
         return {c for c, d, _ in paid if t - timedelta(days=window) <= d < t}

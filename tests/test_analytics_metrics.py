@@ -55,7 +55,12 @@ async def test_every_figure_of_a_hand_computed_month(db):
     await hand_shop(db)
     result = await report(db)
     now = result.current
-    assert (now["active_start"], now["active_end"], now["new_customers"], now["lost_customers"]) == (3, 6, 4, 2)
+    assert (now["active_start"], now["active_end"], now["new_customers"], now["lost_customers"]) == (
+        3,
+        6,
+        4,
+        2,
+    )
     assert now["retention_rate"] == pytest.approx((6 - 4) / 3 * 100)
     assert now["churn_rate"] == pytest.approx(2 / 3 * 100)
     assert (now["buyers"], now["repeat_buyers"]) == (6, 2)
@@ -79,7 +84,9 @@ async def test_every_figure_of_a_hand_computed_month(db):
 
 async def test_survey_scores_use_the_shared_formulas_and_count_responses(db):
     answers = [("nps", s, "2026-03-02") for s in (10, 9, 7, 3)] + [("nps", 0, "2026-04-01")]
-    answers += [("csat", s, "2026-03-09") for s in (5, 4, 2)] + [("ces", s, "2026-03-31 23:00") for s in (7, 5)]
+    answers += [("csat", s, "2026-03-09") for s in (5, 4, 2)] + [
+        ("ces", s, "2026-03-31 23:00") for s in (7, 5)
+    ]
     async with db.session() as session:
         for kind, score, when in answers:
             session.add(SurveyResponse(kind=kind, score=score, answered_at=at(when)))
@@ -144,9 +151,21 @@ async def test_lapsing_during_a_period_longer_than_the_window(db):
 async def test_points_section_counts_the_ledger(db):
     who = await customer(db, 5)
     async with db.session() as session:
-        for key, delta, kind in [("w", 50, "welcome"), ("o", 30, "earn"), ("r", -40, "redeem"), ("old", 7, "earn")]:
-            await add_points(session, customer_id=who, delta=delta, kind=kind, key=key, available_at=at("2026-03-02"))
-        for key, when in [("w", "2026-03-02"), ("o", "2026-03-03"), ("r", "2026-03-04"), ("old", "2026-01-01")]:
+        for key, delta, kind in [
+            ("w", 50, "welcome"),
+            ("o", 30, "earn"),
+            ("r", -40, "redeem"),
+            ("old", 7, "earn"),
+        ]:
+            await add_points(
+                session, customer_id=who, delta=delta, kind=kind, key=key, available_at=at("2026-03-02")
+            )
+        for key, when in [
+            ("w", "2026-03-02"),
+            ("o", "2026-03-03"),
+            ("r", "2026-03-04"),
+            ("old", "2026-01-01"),
+        ]:
             await session.execute(
                 update(PointsEntry).where(PointsEntry.idempotency_key == key).values(created_at=at(when))
             )
