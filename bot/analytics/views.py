@@ -99,9 +99,14 @@ async def trend(session: AsyncSession, *, settings: Settings, now: datetime) -> 
     return result
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value  # a spreadsheet must not run a customer's text as a formula
     return "" if value is None else value
 
 
