@@ -75,7 +75,8 @@ def cohort_png(
     for y, row in enumerate(grid):
         for x, cell in enumerate(row):
             if cell is not None:
-                axes.text(x, y, f"{cell:.0f}", ha="center", va="center", fontsize=7)
+                colour = "white" if cell > 60 else "black"  # readable on the dark end of the scale
+                axes.text(x, y, f"{cell:.0f}", ha="center", va="center", fontsize=7, color=colour)
     axes.set_xticks(range(width), [str(i) for i in range(width)])
     axes.set_yticks(range(len(cohorts)), cohorts)
     axes.set_xlabel(shaped(labels["months_since"], locale))
