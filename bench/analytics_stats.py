@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-warnings.filterwarnings("ignore", category=DeprecationWarning)  # sqlmodel nudges bulk inserts to exec()
 
 import numpy as np
 import pandas as pd
@@ -184,6 +183,7 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # sqlmodel nudges bulk inserts to exec()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
