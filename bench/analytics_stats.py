@@ -124,9 +124,8 @@ async def main(args: argparse.Namespace) -> None:
         print(f"database: {'SQLite' if db.is_sqlite else 'PostgreSQL'}")
         started = time.perf_counter()
         await fill(db, args.customers, args.orders)
-        print(
-            f"generated {args.customers:,} customers, {args.orders:,} orders in {time.perf_counter() - started:.1f}s"
-        )
+        elapsed = time.perf_counter() - started
+        print(f"generated {args.customers:,} customers, {args.orders:,} orders in {elapsed:.1f}s")
         started = time.perf_counter()
         async with db.session() as session:
             await rebuild_rollups(session)
@@ -134,8 +133,14 @@ async def main(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         for n in range(200):
             async with db.session() as session:
-                await record_order(session, external_id=f"live{n}", amount_minor=1000, currency="USD",
-                                   ordered_at=datetime(2026, 4, 1, 12, tzinfo=UTC), customer_id=n * 7 + 1)  # fmt: skip
+                await record_order(
+                    session,
+                    external_id=f"live{n}",
+                    amount_minor=1000,
+                    currency="USD",
+                    ordered_at=datetime(2026, 4, 1, 12, tzinfo=UTC),
+                    customer_id=n * 7 + 1,
+                )
         print(
             f"recording an order with its rollups: {(time.perf_counter() - started) / 200 * 1000:.1f} ms each"
         )
@@ -174,9 +179,12 @@ async def main(args: argparse.Namespace) -> None:
                 for k in KEYS
             )
             agree &= same
-            print(f"/stats {name:>7}: {ours * 1000:7.1f} ms   pandas: {pandas_time * 1000:7.1f} ms   "
-                  f"{'same figures' if same else 'FIGURES DIFFER'}   "
-                  f"(orders {report.current['orders']:,}, active at end {report.current['active_end']:,})")  # fmt: skip
+            figures = report.current
+            print(
+                f"/stats {name:>7}: {ours * 1000:7.1f} ms   pandas: {pandas_time * 1000:7.1f} ms   "
+                f"{'same figures' if same else 'FIGURES DIFFER'}   "
+                f"(orders {figures['orders']:,}, active at end {figures['active_end']:,})"
+            )
         await db.dispose()
         if not agree:
             sys.exit(1)
