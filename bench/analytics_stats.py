@@ -119,7 +119,8 @@ async def main(args: argparse.Namespace) -> None:
         db = Database(url)
         if not db.is_sqlite:
             async with db.engine.begin() as connection:
-                await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public"))
+                await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
         await upgrade_to_head(db)
         print(f"database: {'SQLite' if db.is_sqlite else 'PostgreSQL'}")
         started = time.perf_counter()
