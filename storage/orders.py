@@ -8,6 +8,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Order, OrderStatus
+from storage.points import lock_customer
 from storage.rollups import refresh_customer
 from storage.types import utcnow
 from storage.upsert import dialect_insert
@@ -32,6 +33,10 @@ async def record_order(
     """Store an order once per shop order id; returns (order, created). A retry returns the first one."""
     if amount_minor < 0:
         raise ValueError("order amount cannot be negative")
+    if customer_id is not None:
+        # Lock the customer before the order's foreign key takes a share lock on their row: two orders of
+        # one customer then queue here instead of deadlocking when their rollups (or points) lock it later.
+        await lock_customer(session, customer_id=customer_id)
     statement = (
         dialect_insert(session, Order.__table__)
         .values(

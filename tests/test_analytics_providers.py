@@ -11,7 +11,7 @@ from datetime import UTC, date
 from bot.analytics import metrics
 from bot.analytics.periods import Period
 from storage.rollups import rebuild_rollups
-from tests.analytics_support import at, customer, order, rollup_snapshot
+from tests.analytics_support import at, customer, order, refund, rollup_snapshot
 from tests.conftest import MERCHANT
 from tests.fakes import updates
 
@@ -66,10 +66,14 @@ async def test_sections_are_in_the_json_under_their_own_keys(db, monkeypatch):
     assert document["outreach"]["winback_share"] == 25.0 and document["outreach"]["birthday_sent"] == 8
 
 
-async def test_concurrent_orders_keep_the_rollups_exact(db):
+async def test_concurrent_orders_and_refunds_keep_the_rollups_exact(db):
     ids = [await customer(db, n) for n in (1, 2, 3)]
     await asyncio.gather(
         *(order(db, f"c{n}", ids[n % 3], at(f"2026-03-{n % 5 + 1:02d} 10:00"), 100 + n) for n in range(24))
+    )
+    await asyncio.gather(
+        *(refund(db, f"c{n}", at("2026-03-20 10:00")) for n in range(0, 24, 2)),
+        *(order(db, f"d{n}", ids[n % 3], at(f"2026-03-{n % 5 + 3:02d} 10:00"), 50) for n in range(12)),
     )
     kept = await rollup_snapshot(db)
     assert sum(row[1] for row in kept["analytics_days"]) == 24
