@@ -123,6 +123,8 @@ async def _add_shop_days(session: AsyncSession, delta: dict[int, list[int]]) -> 
         },
     )
     await session.execute(statement)
+    if all(value >= 0 for values in delta.values() for value in values):
+        return  # nothing went down, so no day can have dropped to zero
     await session.execute(
         delete(ShopDay).where(
             col(ShopDay.day).in_(list(delta)),
@@ -145,7 +147,8 @@ async def _add_cohort_cells(session: AsyncSession, delta: Counter) -> None:
         set_={"customers": table.c.customers + statement.excluded.customers},
     )
     await session.execute(statement)
-    await session.execute(delete(CohortCell).where(col(CohortCell.customers) == 0))
+    if any(change < 0 for change in delta.values()):
+        await session.execute(delete(CohortCell).where(col(CohortCell.customers) == 0))
 
 
 async def refresh_customer(session: AsyncSession, *, customer_id: int) -> bool:
