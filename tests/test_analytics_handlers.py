@@ -40,7 +40,7 @@ async def test_stats_shows_the_figures_with_their_changes(harness):
     assert "Orders: <b>2</b> (+1)" in text
     assert "Revenue: <b>50.00</b> (+40.00) USD" in text
     assert "New: <b>1</b> (−0)" in text or "New: <b>1</b> (+0)" in text
-    assert "NPS: <b>100.0</b> from 1 responses" in text
+    assert "NPS: <b>100.0</b> (1 responses)" in text
     assert "CSAT: <i>no data</i>" in text
     assert "<b>Referrals</b>" in text and "Friends invited: <i>no data</i>" in text
     assert "Win-back sent: <i>no data</i>" in text
