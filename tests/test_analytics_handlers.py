@@ -152,3 +152,15 @@ def test_cli_stats_json_and_rebuild(db_url, monkeypatch, capsys):
     assert cli.main(["rebuild-rollups"]) == 0
     assert "rebuilt analytics rollups for 2 customers" in capsys.readouterr().out
     assert asyncio.run(snapshot()) == before
+
+
+async def test_a_big_export_goes_compressed(harness, monkeypatch):
+    import gzip
+
+    from bot.handlers import analytics
+
+    await small_shop(harness.db)
+    monkeypatch.setattr(analytics, "GZIP_ABOVE_BYTES", 10)
+    await harness.send(updates.command(MERCHANT, "/export"))
+    name, body = harness.api.sent("sendDocument")[1].params["_files"]["document"][:2]
+    assert name == "orders.csv.gz" and gzip.decompress(body).decode("utf-8-sig").startswith("order_id,")

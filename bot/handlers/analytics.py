@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
@@ -18,6 +19,8 @@ CUSTOMER_COMMANDS: tuple[str, ...] = ()
 MERCHANT_COMMANDS = ("stats", "cohort", "export")
 
 TOP_REFERRERS = 10
+# Telegram takes documents of up to 50 MB from bots; bigger CSVs go gzip-compressed (about a tenth).
+GZIP_ABOVE_BYTES = 45 * 1024 * 1024
 LABELS = (
     "active",
     "churn",
@@ -132,9 +135,12 @@ async def send_export(update: Update, context: BotContext) -> None:
     exponent = context.settings.currency_exponent
     for name in views.EXPORTS:
         data = await views.export_csv(context.db, name=name, exponent=exponent)
+        filename = f"{name}.csv"
+        if len(data) > GZIP_ABOVE_BYTES:
+            data, filename = await asyncio.to_thread(gzip.compress, data), f"{filename}.gz"
         caption = context.templates.render(locale, "analytics/export.html", name=name)
         await context.bot.send_document(
-            update.effective_chat.id, InputFile(data, filename=f"{name}.csv"), caption=caption
+            update.effective_chat.id, InputFile(data, filename=filename), caption=caption
         )
 
 
