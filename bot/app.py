@@ -20,6 +20,7 @@ from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
 from bot.faq import library as faq_library
 from bot.handlers import (
+    analytics,
     errors,
     fallback,
     faq,
@@ -46,6 +47,7 @@ from bot.text_router import TextRouter
 from bot.web import WebServer, build_web_app
 from storage.db import Database
 from storage.migrate import upgrade_to_head
+from storage.rollups import set_rollup_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ FEATURES = [
     faq_admin,  # Keep/Cancel/Delete buttons of the merchants' FAQ editor
     handoff,  # staff replies (group -1), /r, /close, customers' media during a conversation (before fallback)
     outreach,  # /birthday, /broadcast (merchants) and its buttons
+    analytics,  # /stats, /cohort, /export (merchants)
     fallback,  # must stay last
 ]
 
@@ -105,6 +108,7 @@ def build_application(
         default_locale=settings.default_locale,
         globals_={"shop_name": settings.shop_name, "currency": settings.currency},
     )
+    set_rollup_timezone(settings.timezone)  # analytics rollups bucket orders by the shop's local day
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())

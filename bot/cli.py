@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     orders.add_argument("--notify", action="store_true", help="tell customers about the points (BOT_TOKEN)")
     faq = commands.add_parser("faq-import", help="load an FAQ file (default FAQ_FILE) into the database")
     faq.add_argument("file", nargs="?", help="YAML file in the format of data/faq.yaml")
+    stats = commands.add_parser("stats", help="shop statistics for a period (as /stats)")
+    stats.add_argument(
+        "--period", default=None, help="7d, 30d (default), 90d, YYYY-MM or YYYY-MM-DD..YYYY-MM-DD"
+    )
+    stats.add_argument("--json", action="store_true", help="print JSON instead of text")
+    commands.add_parser("rebuild-rollups", help="recompute the analytics rollups from the raw orders")
     return parser
 
 
@@ -63,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem is not None:
             print(f"error: cannot open the database at DATABASE_URL: {problem}", file=sys.stderr)
             return EXIT_NO_DATABASE
+        from storage.rollups import set_rollup_timezone
+
+        set_rollup_timezone(settings.timezone)  # order imports keep the analytics rollups in local days
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
@@ -93,6 +102,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.faq.cli import import_faq_command
 
             return asyncio.run(import_faq_command(settings, args.file))
+        elif args.command in ("stats", "rebuild-rollups"):
+            from bot.analytics import cli as analytics_cli
+
+            if args.command == "stats":
+                return asyncio.run(analytics_cli.stats_command(settings, args.period, as_json=args.json))
+            return asyncio.run(analytics_cli.rebuild_command(settings))
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS

@@ -157,6 +157,12 @@ class Settings(BaseSettings):
     # How often campaigns are swept for due messages, and how often the outbox is checked for due rows.
     outreach_sweep_minutes: int = Field(default=15, ge=1)
     outreach_dispatch_seconds: int = Field(default=10, ge=1)
+    # --- analytics ---
+    # A customer is active at a moment if they ordered in the CHURN_DAYS days before it; a customer active
+    # at the start of a period and not at its end is lost (churned).
+    churn_days: int = Field(default=90, ge=1, le=3650)
+    # Months shown by /cohort (cohorts and months since first order) and by the /stats chart trend.
+    analytics_months: int = Field(default=12, ge=2, le=36)
 
     templates_dir: Path = PROJECT_ROOT / "templates"
     log_level: str = "INFO"

@@ -11,7 +11,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Customer, Order, OrderStatus, PointsEntry
-from storage.points import COUPON_ALPHABET
+from storage.points import COUPON_ALPHABET, lock_customer
+from storage.rollups import refresh_customer
 
 MEMBER_CODE = re.compile(r"^M[A-HJ-NP-Z2-9]{7}$")
 
@@ -100,6 +101,8 @@ async def claim_unlinked_orders(session: AsyncSession, *, customer: Customer) ->
     refs = refs_for(customer)
     if not refs:
         return []
+    if customer.id is not None:  # before the orders' foreign keys share-lock the row (see record_order)
+        await lock_customer(session, customer_id=customer.id)
     result = await session.exec(
         select(Order)
         .where(col(Order.customer_id).is_(None), col(Order.customer_ref).in_(refs))
@@ -111,6 +114,8 @@ async def claim_unlinked_orders(session: AsyncSession, *, customer: Customer) ->
         order.customer_id = customer.id
         session.add(order)
     await session.flush()
+    if orders and customer.id is not None:  # the linked orders now count for analytics
+        await refresh_customer(session, customer_id=customer.id)
     return orders
 
 

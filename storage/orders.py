@@ -8,6 +8,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Order, OrderStatus
+from storage.points import lock_customer
+from storage.rollups import refresh_customer
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -31,6 +33,10 @@ async def record_order(
     """Store an order once per shop order id; returns (order, created). A retry returns the first one."""
     if amount_minor < 0:
         raise ValueError("order amount cannot be negative")
+    if customer_id is not None:
+        # Lock the customer before the order's foreign key takes a share lock on their row: two orders of
+        # one customer then queue here instead of deadlocking when their rollups (or points) lock it later.
+        await lock_customer(session, customer_id=customer_id)
     statement = (
         dialect_insert(session, Order.__table__)
         .values(
@@ -49,6 +55,8 @@ async def record_order(
     created = (await session.execute(statement)).rowcount == 1
     order = await get_order(session, external_id=external_id)
     assert order is not None
+    if created and order.customer_id is not None:  # analytics rollups change with the order, atomically
+        await refresh_customer(session, customer_id=order.customer_id)
     return order, created
 
 
@@ -65,4 +73,6 @@ async def refund_order(
     order.refunded_at = refunded_at
     session.add(order)
     await session.flush()
+    if order.customer_id is not None:
+        await refresh_customer(session, customer_id=order.customer_id)
     return order, True

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -279,3 +280,30 @@ async def issue_coupon(
                 return existing
     coupon = (await session.exec(select(Coupon).where(Coupon.code == code))).one()
     return coupon
+
+
+@dataclass(frozen=True)
+class PointsSummary:
+    issued: int  # positive entries recorded in the period
+    redeemed: int  # points spent on rewards in the period
+    outstanding: int  # unspent points (available and pending) at the end of the period
+
+
+async def points_summary(session: AsyncSession, *, start: datetime, end: datetime) -> PointsSummary:
+    """Ledger totals for analytics; entries are placed in time by when they were recorded."""
+    in_period = (PointsEntry.created_at >= start) & (PointsEntry.created_at < end)
+    row = (
+        await session.exec(
+            select(
+                func.coalesce(
+                    func.sum(case((in_period & (PointsEntry.delta > 0), PointsEntry.delta), else_=0)), 0
+                ),
+                func.coalesce(
+                    func.sum(case((in_period & (PointsEntry.kind == "redeem"), -PointsEntry.delta), else_=0)),
+                    0,
+                ),
+                func.coalesce(func.sum(PointsEntry.delta), 0),
+            ).where(PointsEntry.created_at < end)
+        )
+    ).one()
+    return PointsSummary(issued=int(row[0]), redeemed=int(row[1]), outstanding=int(row[2]))

@@ -1,5 +1,6 @@
 """Every table; importing this package registers them all on SQLModel.metadata (Alembic reads it)."""
 
+from storage.models.analytics import CohortCell, CustomerDay, CustomerSummary, ShopDay
 from storage.models.customers import Customer
 from storage.models.faq import FaqEntry, FaqGap, FaqMeta, Handoff, HandoffMessage, HandoffState
 from storage.models.orders import Order, OrderStatus
@@ -19,15 +20,18 @@ __all__ = [
     "Broadcast",
     "BroadcastState",
     "Campaign",
+    "CohortCell",
     "Coupon",
     "Customer",
+    "CustomerDay",
+    "CustomerOutreach",
+    "CustomerSummary",
     "FaqEntry",
     "FaqGap",
     "FaqMeta",
     "Handoff",
     "HandoffMessage",
     "HandoffState",
-    "CustomerOutreach",
     "Order",
     "OrderStatus",
     "OutboxMessage",
@@ -36,6 +40,7 @@ __all__ = [
     "Referral",
     "ReferralCode",
     "ReferralStatus",
+    "ShopDay",
     "Survey",
     "SurveyKind",
     "SurveyResponse",

@@ -1,0 +1,1 @@
+"""Merchant analytics: retention figures, cohorts, charts and CSV export over the order rollups."""

@@ -1,0 +1,188 @@
+"""Analytics queries over the rollups (storage/rollups.py): each is a count or sum over a range of days.
+
+Days are local-day ordinals; a range [start, end) is half-open. "Active at day t" means at the midnight
+that starts day t: an order on one of the `window` days before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import CohortCell, Customer, CustomerDay, CustomerSummary, Order, ShopDay, SurveyResponse
+
+
+async def shop_totals(session: AsyncSession, *, start: int, end: int) -> tuple[int, int, int]:
+    """(paid orders, revenue in minor units, first-time customers) of known customers in [start, end)."""
+    row = (
+        await session.exec(
+            select(
+                func.coalesce(func.sum(ShopDay.orders), 0),
+                func.coalesce(func.sum(ShopDay.revenue_minor), 0),
+                func.coalesce(func.sum(ShopDay.new_customers), 0),
+            ).where(ShopDay.day >= start, ShopDay.day < end)
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def customers_before(session: AsyncSession, *, end: int) -> int:
+    """Customers whose first paid order is before day `end`."""
+    total = await session.exec(
+        select(func.coalesce(func.sum(ShopDay.new_customers), 0)).where(ShopDay.day < end)
+    )
+    return int(total.one())
+
+
+async def active_at(session: AsyncSession, *, day: int, window: int) -> int:
+    """Customers with an order in [day - window, day): counted on their last order day before `day`."""
+    statement = select(func.count()).where(
+        CustomerDay.day >= day - window,
+        CustomerDay.day < day,
+        or_(col(CustomerDay.next_day).is_(None), col(CustomerDay.next_day) >= day),
+    )
+    return int((await session.exec(statement)).one())
+
+
+async def buyers(session: AsyncSession, *, start: int, end: int) -> tuple[int, int]:
+    """(customers ordering in [start, end), those of them ordering more than once in it).
+
+    Each customer is counted on their first order day in the range; they ordered again in it if that day
+    had two orders or their next order day is still inside the range.
+    """
+    again = or_(
+        CustomerDay.orders >= 2, and_(col(CustomerDay.next_day).is_not(None), CustomerDay.next_day < end)
+    )
+    statement = select(func.count(), func.coalesce(func.sum(case((again, 1), else_=0)), 0)).where(
+        CustomerDay.day >= start,
+        CustomerDay.day < end,
+        or_(col(CustomerDay.prev_day).is_(None), col(CustomerDay.prev_day) < start),
+    )
+    row = (await session.exec(statement)).one()
+    return int(row[0]), int(row[1])
+
+
+async def lost(session: AsyncSession, *, start: int, end: int, window: int) -> int:
+    """Customers active at `start` and not active at `end`.
+
+    Such a customer's last order before `end` is before `end - window`. Either it is also before `start`
+    (then it made them active at start), or they ordered during the period and their order before the
+    period made them active at start: that second case needs the period to be longer than the window.
+    """
+    last_before_end = or_(col(CustomerDay.next_day).is_(None), col(CustomerDay.next_day) >= end)
+    count = int(
+        (
+            await session.exec(
+                select(func.count()).where(
+                    CustomerDay.day >= start - window,
+                    CustomerDay.day < min(start, end - window),
+                    last_before_end,
+                )
+            )
+        ).one()
+    )
+    if end - window <= start:
+        return count
+    first, last = aliased(CustomerDay), aliased(CustomerDay)
+    statement = (
+        select(func.count())
+        .select_from(first)
+        .join(last, last.customer_id == first.customer_id)
+        .where(
+            first.day >= start,
+            first.day < end,
+            first.prev_day >= start - window,
+            first.prev_day < start,
+            last.day >= start,
+            last.day < end - window,
+            or_(col(last.next_day).is_(None), last.next_day >= end),
+        )
+    )
+    return count + int((await session.exec(statement)).one())
+
+
+async def survey_scores(session: AsyncSession, *, start: datetime, end: datetime) -> dict[str, list[int]]:
+    """Scores of responses answered in [start, end), by survey kind."""
+    result = await session.exec(
+        select(SurveyResponse.kind, SurveyResponse.score).where(
+            SurveyResponse.answered_at >= start, SurveyResponse.answered_at < end
+        )
+    )
+    scores: dict[str, list[int]] = {}
+    for kind, score in result.all():
+        scores.setdefault(kind, []).append(score)
+    return scores
+
+
+async def cohort_cells(session: AsyncSession, *, since: int) -> list[tuple[int, int, int]]:
+    """(cohort month, month, customers) for cohorts from month `since` on."""
+    result = await session.exec(
+        select(CohortCell.cohort, CohortCell.month, CohortCell.customers)
+        .where(CohortCell.cohort >= since)
+        .order_by(col(CohortCell.cohort), col(CohortCell.month))
+    )
+    return [tuple(row) for row in result.all()]
+
+
+async def stream_customers(session: AsyncSession) -> AsyncIterator[tuple]:
+    """Customers with their order summary (nulls when they never ordered), for the CSV export."""
+    result = await session.stream(
+        select(
+            Customer.id,
+            Customer.member_code,
+            Customer.locale,
+            Customer.created_at,
+            Customer.marketing_opt_in,
+            CustomerSummary.first_day,
+            CustomerSummary.last_day,
+            CustomerSummary.orders,
+            CustomerSummary.revenue_minor,
+        )
+        .outerjoin(CustomerSummary, col(CustomerSummary.customer_id) == Customer.id)
+        .order_by(col(Customer.id))
+        .execution_options(yield_per=2000)
+    )
+    async for row in result:
+        yield tuple(row)
+
+
+async def stream_orders(session: AsyncSession) -> AsyncIterator[tuple]:
+    result = await session.stream(
+        select(
+            Order.id,
+            Order.external_id,
+            Order.source,
+            Order.customer_id,
+            Order.amount_minor,
+            Order.currency,
+            Order.status,
+            Order.ordered_at,
+            Order.refunded_at,
+        )
+        .order_by(col(Order.id))
+        .execution_options(yield_per=2000)
+    )
+    async for row in result:
+        yield tuple(row)
+
+
+async def stream_responses(session: AsyncSession) -> AsyncIterator[tuple]:
+    result = await session.stream(
+        select(
+            SurveyResponse.id,
+            SurveyResponse.customer_id,
+            SurveyResponse.kind,
+            SurveyResponse.score,
+            SurveyResponse.reason,
+            SurveyResponse.answered_at,
+        )
+        .order_by(col(SurveyResponse.id))
+        .execution_options(yield_per=2000)
+    )
+    async for row in result:
+        yield tuple(row)

@@ -1,0 +1,251 @@
+"""Analytics rollups: per-customer days and summaries, shop days, cohort cells (storage/models/analytics.py).
+
+`refresh_customer` recomputes one customer's rows from their paid orders and applies the difference to the
+shop-wide tables; storage/orders.py and storage/loyalty.py call it in the same transaction as every order
+change. `rebuild_rollups` recomputes everything from the raw orders. Local days are computed in Python (the
+same on SQLite and PostgreSQL) in the time zone set by `set_rollup_timezone` (SHOP_TIMEZONE, set at start).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+
+from sqlalchemy import delete, text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import CohortCell, Customer, CustomerDay, CustomerSummary, Order, OrderStatus, ShopDay
+from storage.upsert import dialect_insert
+
+_timezone: tzinfo = UTC
+INSERT_BATCH = 5000
+
+
+def set_rollup_timezone(zone: tzinfo) -> None:
+    """Local days and months follow this zone; after changing SHOP_TIMEZONE run `rebuild-rollups`."""
+    global _timezone
+    _timezone = zone
+
+
+def rollup_timezone() -> tzinfo:
+    return _timezone
+
+
+def local_day(moment: datetime, zone: tzinfo | None = None) -> int:
+    return moment.astimezone(zone or _timezone).date().toordinal()
+
+
+def month_of(day: int) -> int:
+    """A month as year * 12 + month - 1, so month arithmetic is integer arithmetic."""
+    value = date.fromordinal(day)
+    return value.year * 12 + value.month - 1
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What one customer contributes to the rollups: {day: (orders, revenue)}."""
+
+    days: dict[int, tuple[int, int]]
+
+    def cells(self) -> set[tuple[int, int]]:
+        if not self.days:
+            return set()
+        cohort = month_of(min(self.days))
+        return {(cohort, month_of(day)) for day in self.days}
+
+    def rows(self, customer_id: int) -> list[dict]:
+        ordered = sorted(self.days)
+        return [
+            {
+                "customer_id": customer_id,
+                "day": day,
+                "orders": self.days[day][0],
+                "revenue_minor": self.days[day][1],
+                "prev_day": ordered[i - 1] if i else None,
+                "next_day": ordered[i + 1] if i + 1 < len(ordered) else None,
+            }
+            for i, day in enumerate(ordered)
+        ]
+
+    def summary(self, customer_id: int) -> dict:
+        first = min(self.days)
+        return {
+            "customer_id": customer_id,
+            "first_day": first,
+            "last_day": max(self.days),
+            "orders": sum(orders for orders, _ in self.days.values()),
+            "revenue_minor": sum(revenue for _, revenue in self.days.values()),
+            "cohort": month_of(first),
+        }
+
+
+def footprint(orders: Iterable[tuple[datetime, int]], zone: tzinfo | None = None) -> Footprint:
+    days: dict[int, tuple[int, int]] = {}
+    for ordered_at, amount in orders:
+        day = local_day(ordered_at, zone)
+        count, revenue = days.get(day, (0, 0))
+        days[day] = (count + 1, revenue + amount)
+    return Footprint(days)
+
+
+def _shop_delta(old: Footprint, new: Footprint) -> dict[int, list[int]]:
+    """{day: [orders, revenue, new customers]} to add to the shop days."""
+    delta: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for sign, print_ in ((-1, old), (1, new)):
+        for day, (orders, revenue) in print_.days.items():
+            delta[day][0] += sign * orders
+            delta[day][1] += sign * revenue
+        if print_.days:
+            delta[min(print_.days)][2] += sign
+    return {day: values for day, values in delta.items() if any(values)}
+
+
+async def _add_shop_days(session: AsyncSession, delta: dict[int, list[int]]) -> None:
+    if not delta:
+        return
+    table = ShopDay.__table__
+    statement = dialect_insert(session, table).values(
+        [
+            {"day": day, "orders": o, "revenue_minor": r, "new_customers": n}
+            for day, (o, r, n) in sorted(delta.items())
+        ]
+    )
+    # One statement per change: concurrent writers add to the same day without losing either addition.
+    statement = statement.on_conflict_do_update(
+        index_elements=["day"],
+        set_={
+            "orders": table.c.orders + statement.excluded.orders,
+            "revenue_minor": table.c.revenue_minor + statement.excluded.revenue_minor,
+            "new_customers": table.c.new_customers + statement.excluded.new_customers,
+        },
+    )
+    await session.execute(statement)
+    if all(value >= 0 for values in delta.values() for value in values):
+        return  # nothing went down, so no day can have dropped to zero
+    await session.execute(
+        delete(ShopDay).where(
+            col(ShopDay.day).in_(list(delta)),
+            col(ShopDay.orders) == 0,
+            col(ShopDay.new_customers) == 0,
+        )
+    )
+
+
+async def _add_cohort_cells(session: AsyncSession, delta: Counter) -> None:
+    delta = Counter({cell: change for cell, change in delta.items() if change})
+    if not delta:
+        return
+    table = CohortCell.__table__
+    statement = dialect_insert(session, table).values(
+        [{"cohort": c, "month": m, "customers": n} for (c, m), n in sorted(delta.items())]
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["cohort", "month"],
+        set_={"customers": table.c.customers + statement.excluded.customers},
+    )
+    await session.execute(statement)
+    if any(change < 0 for change in delta.values()):
+        await session.execute(delete(CohortCell).where(col(CohortCell.customers) == 0))
+
+
+async def refresh_customer(session: AsyncSession, *, customer_id: int) -> bool:
+    """Recompute one customer's rollups from their paid orders; returns whether anything changed.
+
+    The customer row is locked first (PostgreSQL; SQLite writers already hold the database lock), so two
+    orders of the same customer recompute one after the other and the second sees the first.
+    """
+    await session.exec(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+    paid = await session.exec(
+        select(Order.ordered_at, Order.amount_minor).where(
+            Order.customer_id == customer_id, Order.status == OrderStatus.PAID
+        )
+    )
+    new = footprint(paid.all())
+    stored = await session.exec(
+        select(CustomerDay.day, CustomerDay.orders, CustomerDay.revenue_minor).where(
+            CustomerDay.customer_id == customer_id
+        )
+    )
+    old = Footprint({day: (orders, revenue) for day, orders, revenue in stored.all()})
+    if old == new:
+        return False
+    await session.execute(delete(CustomerDay).where(col(CustomerDay.customer_id) == customer_id))
+    await session.execute(delete(CustomerSummary).where(col(CustomerSummary.customer_id) == customer_id))
+    if new.days:
+        await session.execute(CustomerDay.__table__.insert(), new.rows(customer_id))
+        await session.execute(CustomerSummary.__table__.insert().values(**new.summary(customer_id)))
+    await _add_shop_days(session, _shop_delta(old, new))
+    cells = Counter(dict.fromkeys(new.cells(), 1))
+    cells.subtract(dict.fromkeys(old.cells(), 1))
+    await _add_cohort_cells(session, cells)
+    return True
+
+
+ROLLUP_TABLES = (CustomerDay, CustomerSummary, ShopDay, CohortCell)
+
+
+async def rebuild_rollups(session: AsyncSession) -> int:
+    """Recompute every rollup from the raw orders; returns the number of customers with orders."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Order writers touch these tables after inserting their order: they wait for the rebuild and then
+        # apply their own change on top of it, so nothing is counted twice or missed.
+        names = ", ".join(model.__tablename__ for model in ROLLUP_TABLES)
+        await session.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
+    for model in ROLLUP_TABLES:
+        await session.execute(delete(model))
+    result = await session.stream(
+        select(Order.customer_id, Order.ordered_at, Order.amount_minor)
+        .where(col(Order.customer_id).is_not(None), Order.status == OrderStatus.PAID)
+        .order_by(col(Order.customer_id))
+        .execution_options(yield_per=INSERT_BATCH)
+    )
+    shop: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    cells: Counter = Counter()
+    day_rows: list[dict] = []
+    summaries: list[dict] = []
+    customers = 0
+
+    async def flush(force: bool = False) -> None:
+        if day_rows and (force or len(day_rows) >= INSERT_BATCH):
+            await session.execute(CustomerDay.__table__.insert(), day_rows)
+            day_rows.clear()
+        if summaries and (force or len(summaries) >= INSERT_BATCH):
+            await session.execute(CustomerSummary.__table__.insert(), summaries)
+            summaries.clear()
+
+    def add(customer_id: int, orders: list[tuple[datetime, int]]) -> None:
+        print_ = footprint(orders)
+        day_rows.extend(print_.rows(customer_id))
+        summaries.append(print_.summary(customer_id))
+        for day, values in _shop_delta(Footprint({}), print_).items():
+            for i, value in enumerate(values):
+                shop[day][i] += value
+        cells.update(print_.cells())
+
+    current: int | None = None
+    pending: list[tuple[datetime, int]] = []
+    async for customer_id, ordered_at, amount in result:
+        if customer_id != current and pending:
+            add(current, pending)
+            customers += 1
+            pending = []
+            await flush()
+        current = customer_id
+        pending.append((ordered_at, amount))
+    if pending:
+        add(current, pending)
+        customers += 1
+    await flush(force=True)
+    rows = [
+        {"day": day, "orders": o, "revenue_minor": r, "new_customers": n}
+        for day, (o, r, n) in sorted(shop.items())
+    ]
+    for start in range(0, len(rows), INSERT_BATCH):
+        await session.execute(ShopDay.__table__.insert(), rows[start : start + INSERT_BATCH])
+    cell_rows = [{"cohort": c, "month": m, "customers": n} for (c, m), n in sorted(cells.items())]
+    if cell_rows:
+        await session.execute(CohortCell.__table__.insert(), cell_rows)
+    return customers
