@@ -42,8 +42,8 @@ async def test_stats_shows_the_figures_with_their_changes(harness):
     assert "New: <b>1</b> (−0)" in text or "New: <b>1</b> (+0)" in text
     assert "NPS: <b>100.0</b> (1 responses)" in text
     assert "CSAT: <i>no data</i>" in text
-    assert "<b>Referrals</b>" in text and "Friends invited: <i>no data</i>" in text
-    assert "Win-back sent: <i>no data</i>" in text
+    assert "<b>Referrals</b>" in text and "Friends invited: <b>0</b> (+0)" in text
+    assert "Win-back sent: <b>0</b> (+0), followed by a purchase within 14 days: <i>no data</i>" in text
 
 
 async def test_stats_default_period_is_the_last_30_days(harness):
@@ -92,10 +92,10 @@ async def test_cohort_of_an_empty_shop_says_so_without_a_picture(harness):
     assert harness.api.sent("sendPhoto") == []
 
 
-async def test_top_referrers_slot_says_no_data_until_referrals_exist(harness):
+async def test_top_referrers_of_a_shop_without_referrals(harness):
     await harness.send(updates.command(MERCHANT, "/stats top"))
     assert "<b>Top referrers</b>" in harness.last_text_to(MERCHANT)
-    assert "not available yet" in harness.last_text_to(MERCHANT)
+    assert "Nobody invited a friend in this period." in harness.last_text_to(MERCHANT)
 
 
 async def test_export_sends_three_csv_documents(harness):

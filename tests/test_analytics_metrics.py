@@ -106,7 +106,8 @@ async def test_an_empty_shop_has_zero_counts_and_no_rates(db):
     for key in ("average_order_value", "clv", "nps", "csat", "ces"):
         assert document[key] is None, key
     assert document["change"]["orders"] == 0 and document["change"]["nps"] is None
-    assert document["referrals"]["invited"] is None and document["outreach"]["winback_sent"] is None
+    assert document["referrals"]["invited"] == 0 and document["referrals"]["conversion_rate"] is None
+    assert document["outreach"]["winback_sent"] == 0 and document["outreach"]["winback_share"] is None
 
 
 async def test_a_refund_takes_the_order_out_of_every_figure(db):

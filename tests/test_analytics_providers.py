@@ -1,15 +1,15 @@
-"""Extension points: sections from the referrals and outreach features plug into /stats and --json once
-their storage modules exist; concurrent orders keep the rollups exact."""
+"""The referrals and outreach sections of /stats and --json, read from those features' real tables; the
+merchant's top-referrers view; concurrent orders keep the rollups exact."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
-import types
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 
 from bot.analytics import metrics
 from bot.analytics.periods import Period
+from storage import referrals as referral_store
+from storage.models import OutboxMessage, OutboxState, ReferralStatus
 from storage.rollups import rebuild_rollups
 from tests.analytics_support import at, customer, order, refund, rollup_snapshot
 from tests.conftest import MERCHANT
@@ -18,52 +18,82 @@ from tests.fakes import updates
 MARCH = Period(date(2026, 3, 1).toordinal(), date(2026, 4, 1).toordinal())
 
 
-def fake_features(monkeypatch) -> list[tuple]:
-    calls: list[tuple] = []
-    referrals = types.ModuleType("storage.referrals")
-    outreach = types.ModuleType("storage.outreach_stats")
-
-    async def referral_counts(session, *, start, end):
-        calls.append(("referrals", start, end))
-        return (10, 4) if start.month == 3 else (5, 1)
-
-    async def top_referrers(session, *, start, end, limit):
-        return [("Sami", 6, 3), ("Lina", 4, 1)][:limit]
-
-    async def outreach_stats(session, *, start, end):
-        return {"winback": (20, 5), "birthday": (8, 2)}
-
-    referrals.referral_counts, referrals.top_referrers = referral_counts, top_referrers
-    outreach.outreach_stats = outreach_stats
-    monkeypatch.setitem(sys.modules, "storage.referrals", referrals)
-    monkeypatch.setitem(sys.modules, "storage.outreach_stats", outreach)
-    return calls
+async def referral(db, referrer: int, referee: int, *, invited: datetime, converted: datetime | None = None):
+    async with db.session() as session:
+        assert await referral_store.attribute(
+            session, referrer_id=referrer, referee_id=referee, now=invited, min_order_minor=0
+        )
+        if converted is not None:
+            row = await referral_store.referral_of(session, referee_id=referee)
+            row.status, row.converted_at, row.qualifies_at = ReferralStatus.CONVERTED, converted, converted
+            row.rewarded, row.referrer_points = True, 200
+            session.add(row)
 
 
-async def test_referral_and_outreach_sections_fill_in_when_their_features_exist(harness, monkeypatch):
-    calls = fake_features(monkeypatch)
+async def sent(db, customer_id: int, campaign: str, when: datetime) -> None:
+    async with db.session() as session:
+        session.add(
+            OutboxMessage(
+                customer_id=customer_id,
+                campaign=campaign,
+                occurrence=when.isoformat(),
+                state=OutboxState.SENT,
+                due_at=when,
+                sent_at=when,
+            )
+        )
+
+
+async def shop_with_referrals_and_outreach(db) -> None:
+    """Sami invites 3 in March (2 convert) and 1 in February; Lina 1 in March. Win-back to 4 customers in
+    March, one of whom orders 5 days later; a birthday greeting to 2, nobody orders."""
+    sami, lina = await customer(db, 1), await customer(db, 2)
+    friends = [await customer(db, 10 + n) for n in range(5)]
+    await referral(db, sami, friends[0], invited=at("2026-02-20 10:00"))
+    await referral(db, sami, friends[1], invited=at("2026-03-02 10:00"), converted=at("2026-03-20 10:00"))
+    await referral(db, sami, friends[2], invited=at("2026-03-03 10:00"), converted=at("2026-03-21 10:00"))
+    await referral(db, sami, friends[3], invited=at("2026-03-04 10:00"))
+    await referral(db, lina, friends[4], invited=at("2026-03-05 10:00"))
+    lapsed = [await customer(db, 30 + n) for n in range(4)]
+    for n, customer_id in enumerate(lapsed):
+        await sent(db, customer_id, "winback", at(f"2026-03-1{n} 10:00"))
+    await order(db, "wb-1", lapsed[0], at("2026-03-15 10:00"), 2000)
+    await sent(db, sami, "birthday", at("2026-03-08 10:00"))
+    await sent(db, lina, "birthday", at("2026-03-09 10:00"))
+
+
+async def test_referral_and_outreach_sections_in_stats(harness):
+    await shop_with_referrals_and_outreach(harness.db)
     await harness.send(updates.command(MERCHANT, "/stats 2026-03"))
     text = harness.last_text_to(MERCHANT)
-    assert "Friends invited: <b>10</b> (+5)" in text and "Became customers: <b>4</b> (+3) (40.0%)" in text
-    assert "Win-back sent: <b>20</b> (+0), followed by a purchase within 14 days: <b>25.0%</b>" in text
-    assert "Birthday sent: <b>8</b> (+0)" in text
-    assert calls[0] == ("referrals", at("2026-03-01 00:00"), at("2026-04-01 00:00"))
+    assert "Friends invited: <b>4</b> (+3)" in text and "Became customers: <b>2</b> (+2) (50.0%)" in text
+    assert "Win-back sent: <b>4</b> (+4), followed by a purchase within 14 days: <b>25.0%</b>" in text
+    assert "Birthday sent: <b>2</b> (+2), followed by a purchase within 14 days: <b>0.0%</b>" in text
+
+
+async def test_top_referrers_in_a_period(harness):
+    await shop_with_referrals_and_outreach(harness.db)
     await harness.send(updates.command(MERCHANT, "/stats top 2026-03"))
-    assert "1. Sami: 6 invited, 3 became customers" in harness.last_text_to(MERCHANT)
+    text = harness.last_text_to(MERCHANT)
+    assert "1. C1: 3 invited, 2 became customers, 400 points earned" in text
+    assert "2. C2: 1 invited, 0 became customers, 0 points earned" in text
+    await harness.send(updates.command(MERCHANT, "/stats top 2026-01"))
+    assert "Nobody invited a friend in this period." in harness.last_text_to(MERCHANT)
 
 
-async def test_sections_are_in_the_json_under_their_own_keys(db, monkeypatch):
-    fake_features(monkeypatch)
+async def test_sections_are_in_the_json_under_their_own_keys(db):
+    await shop_with_referrals_and_outreach(db)
     async with db.read_session() as session:
         report = await metrics.build_report(session, period=MARCH, churn_days=90, zone=UTC, exponent=2)
     document = report.as_json()
     assert document["referrals"] == {
-        "invited": 10,
-        "converted": 4,
-        "conversion_rate": 40.0,
-        "previous": {"invited": 5, "converted": 1, "conversion_rate": 20.0},
+        "invited": 4,
+        "converted": 2,
+        "conversion_rate": 50.0,
+        "previous": {"invited": 1, "converted": 0, "conversion_rate": 0.0},
     }
-    assert document["outreach"]["winback_share"] == 25.0 and document["outreach"]["birthday_sent"] == 8
+    assert document["outreach"]["winback_sent"] == 4 and document["outreach"]["winback_share"] == 25.0
+    assert document["outreach"]["birthday_sent"] == 2 and document["outreach"]["birthday_followed"] == 0
 
 
 async def test_concurrent_orders_and_refunds_keep_the_rollups_exact(db):

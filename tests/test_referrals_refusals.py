@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import MERCHANT
 from tests.fakes import updates
+from tests.fakes.updates import TgUser
 from tests.referrals_support import NADA, NEIL, OMAR, RITA, code_of, customer_of, invite, referrals, start
 
 INVALID = "This invitation link is not valid"
@@ -42,12 +43,14 @@ async def test_customer_known_from_another_command_is_refused(harness):
 async def test_new_customer_who_already_ordered_is_refused(harness):
     await start(harness, RITA)
     code = await code_of(harness, RITA)
-    # The shop recorded a purchase under Neil's Telegram id before he ever opened the bot.
-    await harness.send(updates.command(MERCHANT, f"/award {NEIL.id} 20"))
-    await start(harness, NEIL, f"ref_{code}")
-    assert "you have already ordered from us" in harness.last_text_to(NEIL)
+    # The shop recorded a purchase under Nabil's Telegram id before he ever opened the bot (/award takes
+    # Telegram ids of five digits or more; shorter numbers are refused as unknown member numbers).
+    nabil = TgUser(id=70031234, first_name="Nabil", language_code="en")
+    await harness.send(updates.command(MERCHANT, f"/award {nabil.id} 20"))
+    await start(harness, nabil, f"ref_{code}")
+    assert "you have already ordered from us" in harness.last_text_to(nabil)
     assert await referrals(harness) == []
-    assert (await customer_of(harness, NEIL)) is not None  # still registered, just not referred
+    assert (await customer_of(harness, nabil)) is not None  # still registered, just not referred
 
 
 async def test_second_referrer_is_refused(harness):

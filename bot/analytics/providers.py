@@ -1,21 +1,21 @@
 """Extra /stats sections from other features: PROVIDERS are async functions `(session, *, start, end)` that
 return a Section; /stats renders it with `templates/<locale>/analytics/sections/<key>.html` and --json puts
-its data under `key`. Referrals and outreach are read from their storage modules once those exist (they are
-built on other branches); until then their sections say "no data".
+its data under `key`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.outreach_stats import outreach_stats
 from storage.points import points_summary
+from storage.referrals import TopReferrer, referral_counts
+from storage.referrals import top_referrers as referrals_ranked
 
 
 @dataclass(frozen=True)
@@ -25,16 +25,6 @@ class Section:
 
 
 Provider = Callable[..., Awaitable[Section]]
-
-
-def optional_module(name: str) -> ModuleType | None:
-    """A storage module of a feature that may not be merged yet."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name != name:  # the module exists but is broken: say so
-            raise
-        return None
 
 
 def share(part: int | None, whole: int | None) -> float | None:
@@ -51,11 +41,8 @@ async def points(session: AsyncSession, *, start: datetime, end: datetime) -> Se
 
 
 async def referrals(session: AsyncSession, *, start: datetime, end: datetime) -> Section:
-    """Friends invited and invitations that became customers (storage.referrals.referral_counts)."""
-    module = optional_module("storage.referrals")
-    if module is None:
-        return Section("referrals", {"invited": None, "converted": None, "conversion_rate": None})
-    invited, converted = await module.referral_counts(session, start=start, end=end)
+    """Friends invited and invitations that became customers in the period."""
+    invited, converted = await referral_counts(session, start=start, end=end)
     return Section(
         "referrals",
         {"invited": invited, "converted": converted, "conversion_rate": share(converted, invited)},
@@ -64,13 +51,10 @@ async def referrals(session: AsyncSession, *, start: datetime, end: datetime) ->
 
 async def outreach(session: AsyncSession, *, start: datetime, end: datetime) -> Section:
     """Win-back and birthday messages sent, and the share followed by a purchase within 14 days."""
-    module = optional_module("storage.outreach_stats")
-    counts: dict[str, tuple[int, int]] = {}
-    if module is not None:
-        counts = await module.outreach_stats(session, start=start, end=end)
+    counts = await outreach_stats(session, start=start, end=end)
     data: dict[str, Any] = {}
     for kind in ("winback", "birthday"):
-        sent, followed = counts.get(kind, (None, None))
+        sent, followed = counts.get(kind, (0, 0))
         data.update(
             {f"{kind}_sent": sent, f"{kind}_followed": followed, f"{kind}_share": share(followed, sent)}
         )
@@ -81,10 +65,8 @@ async def outreach(session: AsyncSession, *, start: datetime, end: datetime) -> 
 PROVIDERS: list[Provider] = [points, referrals, outreach]
 
 
-async def top_referrers(session: AsyncSession, *, start: datetime, end: datetime, limit: int) -> list | None:
-    """The merchant's top-referrers view: rows (name, invited, converted); None before referrals exist."""
-    module = optional_module("storage.referrals")
-    if module is None or not hasattr(module, "top_referrers"):
-        return None
-    rows = await module.top_referrers(session, start=start, end=end, limit=limit)
-    return [tuple(row) for row in rows]
+async def top_referrers(
+    session: AsyncSession, *, start: datetime, end: datetime, limit: int
+) -> list[TopReferrer]:
+    """The merchant's top-referrers view: who brought the most new customers in the period."""
+    return await referrals_ranked(session, start=start, end=end, limit=limit)

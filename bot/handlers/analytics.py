@@ -66,7 +66,7 @@ async def show_stats(update: Update, context: BotContext) -> None:
 
 
 async def show_top_referrers(update: Update, context: BotContext, period_text: str | None) -> None:
-    """The merchant's top-referrers view (filled in by the referrals feature's storage)."""
+    """The merchant's top referrers in a period: invited, converted, points earned."""
     settings = context.settings
     try:
         period = parse_period(period_text, today=today_in(settings.timezone, context.clock.now()))
