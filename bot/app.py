@@ -36,8 +36,6 @@ from bot.handlers import (
 from bot.i18n import Templates
 from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import webhooks as loyalty_webhooks
-from bot.loyalty.purchases import ORDER_LISTENERS
-from bot.outreach import campaigns as outreach_campaigns
 from bot.outreach import jobs as outreach_jobs
 from bot.outreach.pacing import BulkAwareRateLimiter
 from bot.referrals import jobs as referral_jobs
@@ -86,10 +84,6 @@ JOBS: list = [
     faq_library.schedule,  # seed the FAQ from FAQ_FILE once, right after start (a one-off job)
     outreach_jobs.schedule,  # birthday and win-back sweep; outbox dispatch (broadcasts, surveys)
 ]
-
-# A purchase stops the customer's win-back sequence and is recorded as a conversion of recent messages.
-if outreach_campaigns.on_order not in ORDER_LISTENERS:
-    ORDER_LISTENERS.append(outreach_campaigns.on_order)
 
 
 def build_application(

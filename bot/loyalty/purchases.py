@@ -2,12 +2,11 @@
 `ingest_order` and `reverse_order`; customers joining or sharing their phone call `link_customer`.
 
 Everything here is idempotent on the shop's order id, so retries never double-award. Other features hook
-in through ORDER_LISTENERS / REVERSAL_LISTENERS (called inside the same transaction).
+in through `bot/purchase_listeners.py` (called inside the same transaction).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,11 +46,6 @@ class ReversalOutcome:
     changed: bool
     customer_id: int | None
     points: int  # points taken back (positive number)
-
-
-Listener = Callable[[AsyncSession, object], Awaitable[None]]
-ORDER_LISTENERS: list[Listener] = []
-REVERSAL_LISTENERS: list[Listener] = []
 
 
 def expire_after(settings: Settings) -> timedelta | None:
@@ -189,7 +183,10 @@ async def ingest_order(
             if customer is not None:
                 await session.refresh(customer)  # the update above bypassed the identity map
                 await link_customer(session, settings=settings, customer=customer)
-    for listener in ORDER_LISTENERS:
+    # Imported here: the listeners import this module for its outcome types.
+    from bot import purchase_listeners
+
+    for listener in purchase_listeners.ORDER_LISTENERS:
         await listener(session, outcome)
     return outcome
 
@@ -227,7 +224,9 @@ async def reverse_order(
             note=order.external_id[:255],
         )
     outcome = ReversalOutcome(order, True, customer_id, taken)
-    for listener in REVERSAL_LISTENERS:
+    from bot import purchase_listeners
+
+    for listener in purchase_listeners.REVERSAL_LISTENERS:
         await listener(session, outcome)
     return outcome
 

@@ -1,7 +1,7 @@
 """Attribution on /start and the purchase listeners that move a referral towards its reward.
 
-Loyalty calls `on_order` / `on_reversal` inside each order's transaction (ORDER_LISTENERS /
-REVERSAL_LISTENERS in bot/loyalty/purchases.py); they are registered when this module is imported.
+Loyalty calls `on_order` / `on_reversal` inside each order's transaction (listed in
+bot/purchase_listeners.py).
 """
 
 from __future__ import annotations
@@ -98,16 +98,3 @@ async def on_reversal(session: AsyncSession, outcome: object) -> None:
     if not outcome.changed or order is None or order.id is None or order.refunded_at is None:
         return
     await store.cancel_for_refund(session, order_id=order.id, refunded_at=order.refunded_at)
-
-
-def register_listeners() -> None:
-    """Hook into loyalty's purchase intake once, however often this is called."""
-    for listeners, listener in (
-        (purchases.ORDER_LISTENERS, on_order),
-        (purchases.REVERSAL_LISTENERS, on_reversal),
-    ):
-        if listener not in listeners:
-            listeners.append(listener)
-
-
-register_listeners()
