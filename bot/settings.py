@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     survey_nps_active_days: int = Field(default=90, ge=1)
     # How long the "why?" question waits for a free-text reason (never past the survey's validity).
     survey_reason_hours: int = Field(default=24, ge=1)
+    # Within that time a Telegram reply to the "why?" message is always the reason; plain text counts only
+    # if it is the first one sent within this many minutes of the score (0 = only replies count). Later
+    # text goes on to the FAQ, so a real question the same day is answered.
+    survey_reason_free_text_minutes: int = Field(default=10, ge=0, le=1440)
     # Points for answering a survey; 0 = no reward.
     survey_reward_points: int = Field(default=0, ge=0)
     # How often the trigger sweep runs, and how many surveys one sweep may send at most.

@@ -91,6 +91,10 @@ async def mark_failed(session: AsyncSession, *, survey_id: int) -> None:
     )
 
 
+async def get_survey(session: AsyncSession, *, survey_id: int) -> Survey | None:
+    return await session.get(Survey, survey_id)
+
+
 async def lock_survey(session: AsyncSession, *, survey_id: int) -> Survey | None:
     """The survey, row-locked on PostgreSQL so two taps on it are handled one after the other."""
     return (await session.exec(select(Survey).where(Survey.id == survey_id).with_for_update())).first()
@@ -123,14 +127,22 @@ async def record_answer(
 
 
 async def awaiting_reason(
-    session: AsyncSession, *, customer_id: int, now: datetime, survey_id: int | None = None
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    now: datetime,
+    survey_id: int | None = None,
+    message_id: int | None = None,
 ) -> Survey | None:
-    """The customer's most recent (or the given) survey still waiting for its "why?", locked."""
+    """The customer's most recent (or the given, or the one asked in `message_id`) survey still waiting for
+    its "why?", locked."""
     statement = select(Survey).where(
         Survey.customer_id == customer_id, col(Survey.awaiting_reason_until) > now
     )
     if survey_id is not None:
         statement = statement.where(Survey.id == survey_id)
+    if message_id is not None:
+        statement = statement.where(Survey.message_id == message_id)
     statement = statement.order_by(col(Survey.answered_at).desc()).limit(1).with_for_update()
     return (await session.exec(statement)).first()
 

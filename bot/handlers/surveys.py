@@ -52,7 +52,15 @@ async def tap_score(update: Update, context: BotContext) -> None:
     match = SCORE_DATA.match(query.data or "")
     survey_id, score = int(match.group(1)), int(match.group(2))
     env = env_of(context)
-    tap = await answers.answer(env, telegram_id=query.from_user.id, survey_id=survey_id, score=score)
+    tapped = query.message
+    tap = await answers.answer(
+        env,
+        telegram_id=query.from_user.id,
+        survey_id=survey_id,
+        score=score,
+        chat_id=tapped.chat.id if tapped else None,
+        message_id=tapped.message_id if tapped else None,
+    )
     if tap.status == TapStatus.UNAVAILABLE:
         await toast(update, context, "surveys/unavailable.html")
         return
@@ -90,6 +98,13 @@ async def tap_skip(update: Update, context: BotContext) -> None:
     env = env_of(context)
     closed = await answers.close_reason(env, telegram_id=query.from_user.id, reason=None, survey_id=survey_id)
     if closed is None:
+        if await answers.reason_closed(env, telegram_id=query.from_user.id, survey_id=survey_id):
+            await toast(update, context, "surveys/reason_closed.html")
+            try:  # the Skip button no longer does anything
+                await query.edit_message_reply_markup(reply_markup=None)
+            except TelegramError:
+                logger.debug("Could not remove the late Skip button of survey %s", survey_id, exc_info=True)
+            return
         await toast(update, context, "surveys/already_answered.html")
         return
     survey, customer = closed
@@ -99,12 +114,18 @@ async def tap_skip(update: Update, context: BotContext) -> None:
 
 
 async def consume_survey_reason(update: Update, context: BotContext) -> bool:
-    """Free text right after a score is the reason for it; anything else is not for surveys."""
+    """A reply to the "why?", or the first text soon after a score, is its reason; the rest is not ours."""
     message = update.effective_message
     if message is None or message.text is None or update.effective_user is None:
         return False
     env = env_of(context)
-    closed = await answers.close_reason(env, telegram_id=update.effective_user.id, reason=message.text)
+    replied = message.reply_to_message
+    closed = await answers.close_reason(
+        env,
+        telegram_id=update.effective_user.id,
+        reason=message.text,
+        reply_to=replied.message_id if replied is not None else None,
+    )
     if closed is None:
         return False
     survey, customer = closed

@@ -45,8 +45,14 @@ def is_detractor(kind: str, score: int) -> bool:
     return limit is not None and score <= limit
 
 
-async def answer(env: Env, *, telegram_id: int, survey_id: int, score: int) -> Tap:
-    """Record a score tap; a second tap, a closed survey or someone else's survey changes nothing."""
+async def answer(
+    env: Env, *, telegram_id: int, survey_id: int, score: int, chat_id: int | None = None, message_id=None
+) -> Tap:
+    """Record a score tap; a second tap, a closed survey or someone else's survey changes nothing.
+
+    `chat_id`/`message_id` name the tapped message (it becomes the "why?"): kept when the survey has none
+    yet, e.g. a question resent by the outbox after a crash, so replies to it are recognised.
+    """
     now = env.clock.now()
     settings = env.settings
     if survey_id > MAX_ROW_ID:
@@ -63,6 +69,8 @@ async def answer(env: Env, *, telegram_id: int, survey_id: int, score: int) -> T
         if now >= survey.expires_at:
             return Tap(TapStatus.CLOSED, survey, customer)
         reason_until = min(survey.expires_at, now + timedelta(hours=settings.survey_reason_hours))
+        if survey.message_id is None and message_id is not None:
+            survey.chat_id, survey.message_id = chat_id, message_id
         if not await store.record_answer(
             session, survey=survey, score=score, answered_at=now, reason_until=reason_until
         ):
@@ -81,12 +89,18 @@ async def answer(env: Env, *, telegram_id: int, survey_id: int, score: int) -> T
 
 
 async def close_reason(
-    env: Env, *, telegram_id: int, reason: str | None, survey_id: int | None = None
+    env: Env,
+    *,
+    telegram_id: int,
+    reason: str | None,
+    survey_id: int | None = None,
+    reply_to: int | None = None,
 ) -> tuple[Survey, Customer] | None:
     """Take the reason (None = Skip) for the survey awaiting one; None when nothing was awaiting it.
 
-    With `survey_id` (the Skip button) only that survey is closed; without it (free text) the most recent
-    survey still waiting for its "why?".
+    With `survey_id` (the Skip button) only that survey is closed. Free text sent as a reply to a "why?"
+    message (`reply_to`) is that survey's reason; other free text is the reason of the most recent survey
+    only within SURVEY_REASON_FREE_TEXT_MINUTES of its score, so a later, unrelated question is not taken.
     """
     now = env.clock.now()
     if survey_id is not None and survey_id > MAX_ROW_ID:
@@ -95,13 +109,36 @@ async def close_reason(
         customer = await get_customer(session, telegram_id=telegram_id)
         if customer is None:
             return None
-        survey = await store.awaiting_reason(session, customer_id=customer.id, now=now, survey_id=survey_id)
+        survey = await store.awaiting_reason(
+            session, customer_id=customer.id, now=now, survey_id=survey_id, message_id=reply_to
+        )
         if survey is None:
+            return None
+        free_text = survey_id is None and reply_to is None
+        window = timedelta(minutes=env.settings.survey_reason_free_text_minutes)
+        if free_text and now >= survey.answered_at + window:
             return None
         if reason is not None:
             reason = reason.strip()[:REASON_MAX_CHARS]
         await store.close_reason(session, survey=survey, reason=reason)
     return survey, customer
+
+
+async def reason_closed(env: Env, *, telegram_id: int, survey_id: int) -> bool:
+    """Whether this customer's survey stopped waiting for its "why?" because its time ran out (a late
+    Skip), as opposed to a reason or Skip already received."""
+    if survey_id > MAX_ROW_ID:
+        return False
+    async with env.db.read_session() as session:
+        customer = await get_customer(session, telegram_id=telegram_id)
+        survey = await store.get_survey(session, survey_id=survey_id)
+    return (
+        customer is not None
+        and survey is not None
+        and survey.customer_id == customer.id
+        and survey.awaiting_reason_until is not None
+        and survey.awaiting_reason_until <= env.clock.now()
+    )
 
 
 async def alert_merchants(
