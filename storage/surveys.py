@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, update
+from sqlalchemy import String, and_, cast, exists, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Customer, Order, OrderStatus, Survey, SurveyKind, SurveyResponse, SurveyState
+from storage.models import (
+    Campaign,
+    Customer,
+    Order,
+    OrderStatus,
+    OutboxMessage,
+    OutboxState,
+    Survey,
+    SurveyKind,
+    SurveyResponse,
+    SurveyState,
+)
 from storage.upsert import dialect_insert
 
 # Surveys that count for throttling: every one that reached, or may have reached, the customer.
@@ -228,3 +239,39 @@ async def contactable_customer_ids(session: AsyncSession) -> list[int]:
 
 async def get_response(session: AsyncSession, *, survey_id: int) -> SurveyResponse | None:
     return (await session.exec(select(SurveyResponse).where(SurveyResponse.survey_id == survey_id))).first()
+
+
+async def stuck_sending(
+    session: AsyncSession, *, limit: int
+) -> list[tuple[Survey, OutboxMessage | None, int | None]]:
+    """Surveys still `sending`, locked, each with its outbox row (None if the bot died before queueing it)
+    and the customer's Telegram id; oldest first."""
+    statement = (
+        select(Survey, OutboxMessage, Customer.telegram_id)
+        .join(Customer, Customer.id == Survey.customer_id)
+        .outerjoin(
+            OutboxMessage,
+            and_(
+                OutboxMessage.customer_id == Survey.customer_id,
+                OutboxMessage.campaign == Campaign.SURVEY,
+                OutboxMessage.occurrence == cast(Survey.id, String),
+            ),
+        )
+        .where(Survey.state == SurveyState.SENDING)
+        .order_by(col(Survey.sent_at), col(Survey.id))
+        .limit(limit)
+        .with_for_update(of=Survey, skip_locked=True)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def cancel_outbox_row(session: AsyncSession, *, row: OutboxMessage, outcome: str) -> None:
+    """Stop the outbox from (re)sending a survey question that is no longer wanted."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row.id,
+            col(OutboxMessage.state).in_((OutboxState.PENDING, OutboxState.SENDING)),
+        )
+        .values(state=OutboxState.CANCELLED, outcome=outcome)
+    )

@@ -11,6 +11,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.context import BotContext
+from bot.surveys.recovery import recover_sending
 from bot.surveys.service import Outcome, env_of, request_survey
 from storage import surveys as store
 from storage.models import SurveyKind, SurveyTrigger
@@ -29,6 +30,8 @@ async def sweep(context: BotContext) -> Counter:
     settings = env.settings
     now = env.clock.now()
     outcomes: Counter = Counter()
+    # First settle surveys a crash left `sending`: they would block the throttle and their order's CSAT.
+    await recover_sending(env)
     due_before = now - timedelta(hours=settings.survey_csat_delay_hours)
     if settings.survey_csat_delay_hours > 0:
         async with env.db.read_session() as session:
