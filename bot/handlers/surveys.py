@@ -152,13 +152,14 @@ async def resolve_target(session, target: str) -> list[int]:
 
 @merchant_only
 async def send_survey(update: Update, context: BotContext) -> None:
-    """/survey <nps|csat|ces> <telegram id|all>: send a survey now, within the usual throttle."""
+    """/survey <nps|csat|ces> [member code|telegram id|phone|all]: send a survey now (no target = all)."""
     args = context.args or []
     kinds = {kind.value for kind in SurveyKind}
-    if len(args) != 2 or args[0].lower() not in kinds:
+    if len(args) not in (1, 2) or args[0].lower() not in kinds:
         await reply(update, context, "surveys/usage.html")
         return
-    kind, target = SurveyKind(args[0].lower()), args[1]
+    # No target means the whole shop, as `all` does: same throttle and opt-out, same summary replies.
+    kind, target = SurveyKind(args[0].lower()), args[1] if len(args) == 2 else ALL
     async with context.db.read_session() as session:
         customer_ids = await resolve_target(session, target)
     if target.lower() == ALL:
