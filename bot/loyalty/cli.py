@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 from bot.clock import Clock
@@ -10,6 +11,8 @@ from bot.loyalty.csv_import import CsvFormatError, import_orders
 from bot.settings import Settings, SettingsError
 
 EXIT_BAD_FILE = 3
+# How often a notification refused with 429 (Too Many Requests) is sent again after Telegram's retry_after.
+NOTIFY_RETRIES = 5
 
 
 async def import_orders_command(settings: Settings, file: str, *, notify: bool = False) -> int:
@@ -23,13 +26,23 @@ async def import_orders_command(settings: Settings, file: str, *, notify: bool =
     try:
         await upgrade_to_head(db)
         callback = None
+        told: Counter = Counter()
         if notify:
-            from telegram import Bot
+            from telegram.ext import AIORateLimiter, ExtBot
 
             from bot.i18n import Templates
             from bot.loyalty.notify import tell_points_earned
 
-            bot = Bot(settings.bot_token.get_secret_value(), base_url=f"{settings.telegram_api_url}/bot")
+            # PTB's rate limiter paces the messages at OUTREACH_RATE per second and, on a 429, waits
+            # retry_after and sends again (up to NOTIFY_RETRIES times); a message still refused is counted.
+            limiter = AIORateLimiter(
+                overall_max_rate=settings.outreach_rate, overall_time_period=1, max_retries=NOTIFY_RETRIES
+            )
+            bot = ExtBot(
+                settings.bot_token.get_secret_value(),
+                base_url=f"{settings.telegram_api_url}/bot",
+                rate_limiter=limiter,
+            )
             await bot.initialize()
             templates = Templates(
                 settings.templates_dir,
@@ -38,9 +51,12 @@ async def import_orders_command(settings: Settings, file: str, *, notify: bool =
             )
 
             async def callback(outcome):
-                return await tell_points_earned(
+                if outcome.points <= 0 or outcome.customer_id is None:
+                    return  # nothing to tell (no points, or not yet in Telegram)
+                delivered = await tell_points_earned(
                     bot, db=db, templates=templates, settings=settings, now=Clock().now(), outcome=outcome
                 )
+                told["sent" if delivered else "failed"] += 1
 
         try:
             report = await import_orders(db, settings, Path(file), now=Clock().now(), notify=callback)
@@ -58,4 +74,9 @@ async def import_orders_command(settings: Settings, file: str, *, notify: bool =
         f"{report.points} points awarded, {report.duplicates} already known, {report.reversed} refunds, "
         f"{len(report.errors)} bad rows skipped"
     )
+    if notify:
+        print(
+            f"notifications: {told['sent']} sent, {told['failed']} not delivered "
+            "(blocked the bot, unreachable or refused by Telegram; their points are stored)"
+        )
     return 0
