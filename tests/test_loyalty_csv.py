@@ -103,3 +103,30 @@ def test_cli_reports_bad_rows_and_summary(tmp_path, monkeypatch, capsys):
     assert "imported 1 orders (1 kept" in out and "1 bad rows skipped" in out
     assert "line 3:" in err
     assert main(["import-orders", str(tmp_path / "nope.csv")]) == 3
+
+
+async def test_partial_refund_rows_take_back_their_share_once(db, settings, tmp_path):
+    customer = await make_customer(db, settings, 304)
+    code = customer.member_code
+    await import_orders(
+        db,
+        settings,
+        write(tmp_path, f"order_id,customer,amount,created_at\n70,{code},200,2026-03-10\n"),
+        now=NOW,
+    )
+    header = "order_id,customer,amount,created_at,status,refund_id\n"
+    refunds = write(
+        tmp_path,
+        header + f"70,{code},5,2026-03-11,refunded,r1\n70,{code},15,2026-03-12,refunded,r2\n",
+        "refunds.csv",
+    )
+    report = await import_orders(db, settings, refunds, now=NOW, progress=None)
+    assert report.reversed == 2
+    assert (await balance(db, settings, customer.id)).pending == 180, "5 + 15 of 200 points taken back"
+    again = await import_orders(db, settings, refunds, now=NOW, progress=None)
+    assert (again.reversed, again.duplicates) == (0, 2), "re-running the file changes nothing"
+    async with db.read_session() as session:
+        assert (await get_order(session, external_id="70")).status == "paid"
+    whole = write(tmp_path, header + f"70,{code},200,2026-03-13,refunded,\n", "whole.csv")
+    assert (await import_orders(db, settings, whole, now=NOW, progress=None)).reversed == 1
+    assert (await balance(db, settings, customer.id)).pending == 0

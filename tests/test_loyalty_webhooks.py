@@ -285,3 +285,59 @@ async def test_telegram_webhook_answers_400_to_json_that_is_not_an_update(harnes
         for body in (b"[1, 2]", b'"text"', b"null"):
             async with client.post(f"{base_url}/telegram", data=body, headers=headers) as response:
                 assert response.status == 400
+
+
+def woo_order(order_id=740, total="200.00", phone="+966500000005", status="processing", refunds=()):
+    return {
+        "id": order_id,
+        "status": status,
+        "total": total,
+        "currency": "USD",
+        "date_created_gmt": "2026-03-15T09:00:00",
+        "billing": {"phone": phone},
+        "refunds": [{"id": refund_id, "reason": "", "total": f"-{amount}"} for refund_id, amount in refunds],
+    }
+
+
+async def test_woocommerce_partial_refunds_take_back_only_their_share_once(harness, base_url):
+    cid = await joined_with_phone(harness, "+966500000005")
+    settings = harness.app.bot_data["settings"]
+
+    async def pending():
+        return (await balance(harness.db, settings, cid, harness.clock.now())).pending
+
+    assert await woo(base_url, woo_order(), topic="order.created") == (200, "recorded")
+    assert await pending() == 200
+    # WooCommerce sends the whole order again, listing the refund: $5 of $200 takes back 5 points.
+    assert await woo(base_url, woo_order(refunds=[(91, "5.00")])) == (200, "reversed")
+    assert await pending() == 195
+    assert await woo(base_url, woo_order(refunds=[(91, "5.00")])) == (200, "duplicate"), "redelivery"
+    assert await woo(base_url, woo_order(refunds=[(91, "5.00"), (92, "15.00")])) == (200, "reversed")
+    assert await pending() == 180
+    # Marked "refunded" by hand although the refunds give back only $20: still partial, order stays paid.
+    marked = woo_order(status="refunded", refunds=[(91, "5.00"), (92, "15.00")])
+    assert await woo(base_url, marked) == (200, "unchanged")
+    assert await pending() == 180
+    async with harness.db.read_session() as session:
+        assert (await get_order(session, external_id="740")).status == OrderStatus.PAID
+    # The rest refunded: the order is refunded and only what was left is taken back.
+    full = woo_order(status="refunded", refunds=[(91, "5.00"), (92, "15.00"), (93, "180.00")])
+    assert await woo(base_url, full) == (200, "reversed")
+    async with harness.db.read_session() as session:
+        assert (await get_order(session, external_id="740")).status == OrderStatus.REFUNDED
+    current = await balance(harness.db, settings, cid, harness.clock.now())
+    assert (current.available, current.pending) == (50, 0)  # the welcome bonus is untouched
+
+
+async def test_woocommerce_refund_without_amounts_is_whole_order(harness, base_url):
+    cid = await joined_with_phone(harness, "+966500000006")
+    settings = harness.app.bot_data["settings"]
+    assert await woo(base_url, woo_order(741, "30.00", "+966500000006"), topic="order.created") == (
+        200,
+        "recorded",
+    )
+    no_amount = {**woo_order(741, "30.00", "+966500000006", status="refunded"), "refunds": [{"id": 5}]}
+    assert await woo(base_url, no_amount) == (200, "reversed")
+    async with harness.db.read_session() as session:
+        assert (await get_order(session, external_id="741")).status == OrderStatus.REFUNDED
+    assert (await balance(harness.db, settings, cid, harness.clock.now())).pending == 0

@@ -18,6 +18,7 @@ from typing import TextIO
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.loyalty import purchases, rules
+from bot.loyalty.refunds import reverse_part
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import OrderStatus
@@ -132,6 +133,21 @@ async def import_row(
     except ValueError:
         raise purchases.BadOrder("date") from None
     existing = await get_order(session, external_id=row["order_id"].strip())
+    if existing is not None and status == OrderStatus.REFUNDED and amount < existing.amount_minor:
+        # A refund row for less than the order: a partial refund, handled like Shopify's (that share of the
+        # points, once per refund id; without a refund_id column, once per amount).
+        refund_id = (row.get("refund_id") or "").strip() or f"csv:{amount}"
+        outcome = await reverse_part(
+            session,
+            settings=settings,
+            now=now,
+            external_id=existing.external_id,
+            refund_id=refund_id,
+            amount_minor=amount,
+        )
+        report.reversed += int(outcome.changed)
+        report.duplicates += int(not outcome.changed)
+        return None
     if existing is not None and status != OrderStatus.PAID:
         outcome = await purchases.reverse_order(
             session, settings=settings, now=now, external_id=existing.external_id, status=status

@@ -1,5 +1,9 @@
 """Partial refunds: take back the refunded share of an order's points, once per shop refund.
 
+Shopify sends each refund (`refunds/create`, with its money transactions). WooCommerce sends the whole
+order (`order.updated`) whose `refunds` list holds every refund so far as {id, total}: each is applied once,
+by its id, so redeliveries and later updates listing the same refunds change nothing.
+
 A full refund (or a cancellation) goes through `purchases.reverse_order`, which marks the order refunded and
 tells REVERSAL_LISTENERS. A partial one leaves the order paid (its other items were kept) and only moves
 points, so listeners that react to a lost order are not told.
@@ -8,6 +12,8 @@ points, so listeners that react to a lost order are not told.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -55,3 +61,48 @@ async def reverse_part(
         note=order.external_id[:255],
     )
     return ReversalOutcome(order, changed, customer_id, taken if changed else 0)
+
+
+def woocommerce_refunds(payload: dict[str, Any]) -> tuple[tuple[str, Decimal], ...] | None:
+    """(refund id, amount) of each refund a WooCommerce order lists (its `total` is negative, e.g. "-5.00");
+    None when some refund carries no usable id or amount, so callers fall back to whole-order rules."""
+    parts = []
+    for refund in payload.get("refunds") or ():
+        if (
+            not isinstance(refund, dict)
+            or refund.get("id") in (None, "")
+            or refund.get("total") in (None, "")
+        ):
+            return None
+        try:
+            amount = abs(Decimal(str(refund["total"])))
+        except InvalidOperation:
+            return None
+        if not amount.is_finite():
+            return None
+        if amount > 0:
+            parts.append((str(refund["id"]), amount))
+    return tuple(parts)
+
+
+async def reverse_parts(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    now: datetime,
+    external_id: str,
+    parts: tuple[tuple[str, int], ...],
+) -> bool:
+    """Apply each (refund id, amount in minor units) with `reverse_part`; True if any took points back."""
+    changed = False
+    for refund_id, amount_minor in parts:
+        outcome = await reverse_part(
+            session,
+            settings=settings,
+            now=now,
+            external_id=external_id,
+            refund_id=refund_id,
+            amount_minor=amount_minor,
+        )
+        changed = changed or outcome.changed
+    return changed

@@ -22,7 +22,7 @@ from telegram.ext import Application
 
 from bot.loyalty import purchases
 from bot.loyalty.notify import tell_points_earned
-from bot.loyalty.refunds import reverse_part
+from bot.loyalty.refunds import reverse_part, reverse_parts, woocommerce_refunds
 from bot.settings import Settings
 from bot.web import APPLICATION_KEY
 from storage.models import OrderStatus
@@ -45,6 +45,8 @@ class ShopEvent:
     status: str = OrderStatus.REFUNDED
     refund_id: str = ""
     refunded: str | None = None  # amount of a (possibly partial) refund; None = the whole order
+    # WooCommerce: (refund id, amount) of the partial refunds an order lists, each applied once.
+    parts: tuple[tuple[str, Decimal], ...] = ()
 
 
 def signature_ok(secret: str, body: bytes, given: str) -> bool:
@@ -105,6 +107,12 @@ def shopify_event(topic: str, payload: dict[str, Any]) -> ShopEvent:
 def woocommerce_event(topic: str, payload: dict[str, Any]) -> ShopEvent:
     order_id = str(payload["id"])
     status = payload.get("status")
+    parts = woocommerce_refunds(payload) or ()
+    refunded = sum((amount for _, amount in parts), Decimal(0))
+    if status == "refunded" and parts and refunded < Decimal(str(payload.get("total") or 0)):
+        # Marked refunded, but the refunds listed give back only part of the money: like Shopify, only
+        # that share of the points goes and the order stays paid.
+        return ShopEvent("reverse", order_id=order_id, parts=parts)
     if status in ("refunded", "cancelled"):
         return ShopEvent("reverse", order_id=order_id, status=status)
     if topic in ("order.created", "order.updated") and status in ("processing", "completed"):
@@ -119,6 +127,7 @@ def woocommerce_event(topic: str, payload: dict[str, Any]) -> ShopEvent:
             ordered_at=str(payload.get("date_paid_gmt") or payload["date_created_gmt"]),
             customer_ref=ref,
             shop_customer=shop_customer,
+            parts=parts,  # partial refunds of an order still being fulfilled
         )
     return ShopEvent("ignore")
 
@@ -143,6 +152,9 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
     db, now = data["db"], data["clock"].now()
     if event.action == "reverse":
         async with db.session() as session:
+            if event.parts:
+                changed = await _reverse_parts(session, settings, now, event)
+                return "reversed" if changed else "unchanged"
             if event.refunded is not None:
                 outcome = await reverse_part(
                     session,
@@ -174,7 +186,8 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
     amount = _minor(event.amount, settings.currency_exponent)
     async with db.session() as session:
         if await get_order(session, external_id=event.order_id) is not None:
-            return "duplicate"
+            refunded = event.parts and await _reverse_parts(session, settings, now, event)
+            return "reversed" if refunded else "duplicate"
         outcome = await purchases.ingest_order(
             session,
             settings=settings,
@@ -187,10 +200,19 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
             source=source,
             currency=event.currency or None,
         )
+        if event.parts:  # first seen with refunds already made
+            await _reverse_parts(session, settings, now, event)
     await tell_points_earned(
         application.bot, db=db, templates=data["templates"], settings=settings, now=now, outcome=outcome
     )
     return "recorded" if outcome.created else "duplicate"
+
+
+async def _reverse_parts(session, settings: Settings, now: datetime, event: ShopEvent) -> bool:
+    parts = tuple(
+        (refund_id, _minor(str(amount), settings.currency_exponent)) for refund_id, amount in event.parts
+    )
+    return await reverse_parts(session, settings=settings, now=now, external_id=event.order_id, parts=parts)
 
 
 def _handler(source: str, secret_field: str, signature_header: str, topic_header: str, parse):
