@@ -46,7 +46,13 @@ def is_detractor(kind: str, score: int) -> bool:
 
 
 async def answer(
-    env: Env, *, telegram_id: int, survey_id: int, score: int, chat_id: int | None = None, message_id=None
+    env: Env,
+    *,
+    telegram_id: int,
+    survey_id: int,
+    score: int,
+    chat_id: int | None = None,
+    message_id: int | None = None,
 ) -> Tap:
     """Record a score tap; a second tap, a closed survey or someone else's survey changes nothing.
 
