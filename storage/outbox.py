@@ -77,9 +77,10 @@ async def enqueue_many(session: AsyncSession, *, rows: list[dict]) -> int:
 
 
 async def due_rows(
-    session: AsyncSession, *, now: datetime, stale_before: datetime, limit: int
+    session: AsyncSession, *, now: datetime, stale_before: datetime, limit: int, ids: list[int] | None = None
 ) -> list[tuple[OutboxMessage, Customer]]:
-    """Rows to consider sending now, oldest due first, locked (PostgreSQL skips rows others hold)."""
+    """Rows to consider sending now, oldest due first, locked (PostgreSQL skips rows others hold);
+    `ids` narrows them to rows a unit of work just queued."""
     statement = (
         select(OutboxMessage, Customer)
         .join(Customer, Customer.id == OutboxMessage.customer_id)
@@ -93,6 +94,8 @@ async def due_rows(
         .limit(limit)
         .with_for_update(of=OutboxMessage, skip_locked=True)
     )
+    if ids is not None:
+        statement = statement.where(col(OutboxMessage.id).in_(ids))
     return list((await session.exec(statement)).all())
 
 

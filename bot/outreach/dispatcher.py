@@ -91,8 +91,10 @@ def decide(
     return "claim", None
 
 
-async def claim_batch(env: Env, *, limit: int = BATCH) -> tuple[list[Claimed], int]:
-    """Claim up to `limit` due rows in one transaction; returns (claimed, rows looked at)."""
+async def claim_batch(
+    env: Env, *, limit: int = BATCH, ids: list[int] | None = None
+) -> tuple[list[Claimed], int]:
+    """Claim up to `limit` due rows (only `ids` if given) in one transaction; returns (claimed, looked at)."""
     settings, now = env.settings, env.clock.now()
     claimed: list[Claimed] = []
     async with env.db.session() as session:
@@ -101,11 +103,12 @@ async def claim_batch(env: Env, *, limit: int = BATCH) -> tuple[list[Claimed], i
             now=now,
             stale_before=now - timedelta(seconds=settings.outreach_claim_timeout_seconds),
             limit=limit,
+            ids=ids,
         )
-        ids = list({row.customer_id for row, _ in rows})
+        customer_ids = list({row.customer_id for row, _ in rows})
         since = now - timedelta(hours=settings.outreach_cap_hours)
-        recent = await outbox.marketing_sent_since(session, customer_ids=ids, since=since)
-        zones = await outreach.customer_zones(session, customer_ids=ids)
+        recent = await outbox.marketing_sent_since(session, customer_ids=customer_ids, since=since)
+        zones = await outreach.customer_zones(session, customer_ids=customer_ids)
         for row, customer in rows:
             zone = ZoneInfo(zones.get(customer.id, settings.shop_timezone))
             history = [at for row_id, at in recent.get(customer.id, []) if row_id != row.id]
@@ -222,6 +225,13 @@ async def drain(env: Env, *, on_progress: Any = None, should_stop: Any = None) -
     if tally:
         logger.info("Outbox: %s", dict(tally))
     return tally
+
+
+async def send_queued(env: Env, *, ids: list[int]) -> Counter:
+    """Send rows a unit of work has just queued and committed, at once and under the same rules; any the
+    process does not get to (a crash, a row another sender holds) are sent by the next drain."""
+    claimed, _ = await claim_batch(env, limit=len(ids), ids=ids) if ids else ([], 0)
+    return Counter(state for _, state in await _send_all(env, claimed, None))
 
 
 async def send_now(
