@@ -194,6 +194,7 @@ async def sweep(context: BotContext) -> Counter:
     outcomes: Counter = Counter()
     window = timedelta(days=settings.loyalty_pending_days)
     async with db.session() as session:
+        outcomes["prior_buyer"] += await store.cancel_prior_buyers(session, now=now)
         for referee_id, order in await store.qualifying_orders(session, limit=BATCH):
             if await store.mark_pending(
                 session,
@@ -221,6 +222,7 @@ async def sweep(context: BotContext) -> Counter:
         except Exception:
             logger.exception("Referral %s could not be settled", referral_id)
             outcomes["failed"] += 1
+    outcomes = +outcomes  # drop zero counts
     if outcomes:
         logger.info("Referral sweep: %s", dict(outcomes))
     return outcomes
