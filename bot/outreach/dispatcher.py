@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 BATCH = 50
 IN_FLIGHT = 8
 RETRY_DELAY = timedelta(minutes=1)
+# Rows this process is sending right now. The claim timeout is for claims a crashed process left behind;
+# a live send held up longer than that (429 pauses and retries) must not be claimed and sent a second time.
+SENDING_HERE: set[int] = set()
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ async def claim_batch(
             stale_before=now - timedelta(seconds=settings.outreach_claim_timeout_seconds),
             limit=limit,
             ids=ids,
+            exclude=SENDING_HERE,
         )
         customer_ids = list({row.customer_id for row, _ in rows})
         since = now - timedelta(hours=settings.outreach_cap_hours)
@@ -151,6 +155,14 @@ async def _send(env: Env, chat_id: int, text: str, reply_markup: str | None) -> 
 
 async def send_claimed(env: Env, item: Claimed) -> str:
     """Send one claimed row and record the outcome; returns the row's new state."""
+    SENDING_HERE.add(item.id)
+    try:
+        return await _send_and_record(env, item)
+    finally:  # only once the outcome is committed, so no other claim can slip in between
+        SENDING_HERE.discard(item.id)
+
+
+async def _send_and_record(env: Env, item: Claimed) -> str:
     now = env.clock.now
     sent_at = retry_at = message_id = outcome = None
     try:
@@ -264,6 +276,7 @@ async def send_now(
         )
     if row_id is None:
         raise ValueError(f"{campaign} {occurrence} to customer {customer_id} was already sent")
+    SENDING_HERE.add(row_id)
     try:
         message = await _send(env, chat_id, text, markup)
     except Forbidden:
@@ -272,7 +285,10 @@ async def send_now(
     except TelegramError as error:
         await _record(env, row_id, OutboxState.FAILED, outcome=str(error)[:64])
         raise
-    await _record(env, row_id, OutboxState.SENT, sent_at=env.clock.now(), message_id=message.message_id)
+    else:
+        await _record(env, row_id, OutboxState.SENT, sent_at=env.clock.now(), message_id=message.message_id)
+    finally:
+        SENDING_HERE.discard(row_id)
     return message
 
 
