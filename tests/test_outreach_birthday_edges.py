@@ -55,3 +55,16 @@ async def test_birthday_set_on_the_day_is_still_greeted_that_day(harness):
     await harness.send(updates.command(SARA, "/birthday 20-05"))
     await run(harness)
     assert len(texts(harness, SARA, GREETING)) == 1
+
+
+async def test_arabic_birthday_with_invisible_direction_marks_is_accepted(harness):
+    from datetime import date
+
+    from bot.outreach import rules
+    from tests.outreach_support import OMAR
+
+    await started(harness, OMAR)
+    # Copied Arabic text often carries RLM/ALM marks around the digits; the customer cannot see them.
+    await harness.send(updates.command(OMAR, "/birthday \u200f٢٥\u061c/\u200f١٢\u200f"))
+    assert "تم الحفظ" in harness.last_text_to(OMAR)
+    assert (await customer_of(harness, OMAR)).birthday == date(rules.NO_YEAR, 12, 25)
