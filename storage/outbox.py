@@ -77,22 +77,36 @@ async def enqueue_many(session: AsyncSession, *, rows: list[dict]) -> int:
 
 
 async def due_rows(
-    session: AsyncSession, *, now: datetime, stale_before: datetime, limit: int
+    session: AsyncSession,
+    *,
+    now: datetime,
+    stale_before: datetime,
+    limit: int,
+    ids: list[int] | None = None,
+    exclude: set[int] | frozenset[int] = frozenset(),
 ) -> list[tuple[OutboxMessage, Customer]]:
-    """Rows to consider sending now, oldest due first, locked (PostgreSQL skips rows others hold)."""
+    """Rows to consider sending now, oldest due first, locked (PostgreSQL skips rows others hold);
+    `ids` narrows them to rows a unit of work just queued; `exclude` are stale-looking claims this
+    process is still sending."""
     statement = (
         select(OutboxMessage, Customer)
         .join(Customer, Customer.id == OutboxMessage.customer_id)
         .where(
             or_(
                 and_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now),
-                and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.claimed_at < stale_before),
+                and_(
+                    OutboxMessage.state == OutboxState.SENDING,
+                    OutboxMessage.claimed_at < stale_before,
+                    col(OutboxMessage.id).not_in(list(exclude)),
+                ),
             )
         )
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(of=OutboxMessage, skip_locked=True)
     )
+    if ids is not None:
+        statement = statement.where(col(OutboxMessage.id).in_(ids))
     return list((await session.exec(statement)).all())
 
 

@@ -57,6 +57,12 @@ async def set_birthday(session: AsyncSession, *, customer_id: int, birthday: dat
     return True
 
 
+async def birthday_changed_at(session: AsyncSession, *, customer_id: int) -> datetime | None:
+    """When the customer last set or changed their birthday (None if never through /birthday)."""
+    prefs = await session.get(CustomerOutreach, customer_id)
+    return prefs.birthday_changed_at if prefs is not None else None
+
+
 async def recipients(session: AsyncSession, *, with_birthday: bool = False) -> list[Recipient]:
     """Customers marketing may reach (linked, opted in, reachable), with their outreach preferences."""
     statement = (

@@ -101,6 +101,33 @@ async def attribute(
     return (await session.execute(statement)).rowcount == 1
 
 
+def _ordered_before_joining():
+    """The referee has an order placed before they were attributed: not a new customer after all."""
+    return (
+        select(Order.id)
+        .where(
+            col(Order.customer_id) == col(Referral.referee_id),
+            col(Order.ordered_at) < col(Referral.attributed_at),
+        )
+        .exists()
+    )
+
+
+async def cancel_prior_buyers(session: AsyncSession, *, now: datetime) -> int:
+    """Cancel open referrals of referees found to have ordered before joining: orders filed under their
+    phone or shop id are only linked to them later, after the /start check could see them."""
+    result = await session.execute(
+        update(Referral)
+        .where(
+            col(Referral.status).in_((ReferralStatus.ATTRIBUTED, ReferralStatus.PENDING)),
+            _ordered_before_joining(),
+        )
+        .values(status=ReferralStatus.CANCELLED, cancelled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 async def mark_pending(
     session: AsyncSession,
     *,
@@ -119,8 +146,10 @@ async def mark_pending(
             col(Referral.status) == ReferralStatus.ATTRIBUTED,
             col(Referral.attributed_at) <= ordered_at,
             col(Referral.min_order_minor) <= amount_minor,
+            ~_ordered_before_joining(),
         )
         .values(status=ReferralStatus.PENDING, order_id=order_id, qualifies_at=qualifies_at)
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 

@@ -229,3 +229,28 @@ async def test_jobs_are_repeating_sweeps_that_run_late_rather_than_never(harness
     assert sweep.job.trigger.interval == timedelta(minutes=15)
     assert dispatch.job.trigger.interval == timedelta(seconds=10)
     assert sweep.job.misfire_grace_time is None and dispatch.job.coalesce is True
+
+
+async def test_a_send_held_up_past_the_claim_timeout_is_not_claimed_again(harness, monkeypatch):
+    """A live send waiting out 429 pauses for longer than the claim timeout is not a crashed claim: a
+    concurrent drain must leave it alone, or the customer gets the message twice."""
+    from bot.outreach import dispatcher
+
+    customer_id = await add_customer(harness.db, 8470)
+    await queue(harness, customer_id, "only once")
+    real_send, calls = dispatcher._send, []
+
+    async def slow_send(env, chat_id, text, reply_markup):
+        calls.append(chat_id)
+        if len(calls) == 1:  # while this send waits, the claim grows stale and another drain runs
+            harness.clock.advance(seconds=settings_of(harness).outreach_claim_timeout_seconds + 60)
+            await dispatcher.drain(env)
+        return await real_send(env, chat_id, text, reply_markup)
+
+    monkeypatch.setattr(dispatcher, "_send", slow_send)
+    await jobs.dispatch(harness.app)
+    await jobs.dispatch(harness.app)
+    assert calls == [8470] and harness.texts_to(8470) == ["only once"]
+    (row,) = await outbox_rows(harness.db)
+    assert (row.state, row.attempts) == ("sent", 1)
+    assert not dispatcher.SENDING_HERE

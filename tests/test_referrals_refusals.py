@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import pytest
 
+from storage.referrals import ReferrerStats
 from tests.conftest import MERCHANT
 from tests.fakes import updates
 from tests.fakes.updates import TgUser
-from tests.referrals_support import NADA, NEIL, OMAR, RITA, code_of, customer_of, invite, referrals, start
+from tests.referrals_support import (
+    NADA,
+    NEIL,
+    OMAR,
+    RITA,
+    buy,
+    code_of,
+    customer_of,
+    invite,
+    referrals,
+    run_sweep,
+    start,
+    stats,
+)
 
 INVALID = "This invitation link is not valid"
 
@@ -107,3 +121,23 @@ async def test_other_payloads_get_no_referral_reply(harness):
     texts = harness.texts_to(NEIL)
     assert "Welcome to Test Shop" in texts[-1]
     assert not any("invitation" in text for text in texts)
+
+
+async def test_customer_who_ordered_under_their_phone_before_joining_earns_no_referral(harness):
+    """The /start check cannot see an order filed under a phone number; once the customer shares it and
+    the order is linked, the referral is cancelled and a later purchase rewards nobody."""
+    await start(harness, RITA)
+    code = await code_of(harness, RITA)
+    await harness.send(updates.command(MERCHANT, "/award +966501234567 40"))
+    harness.clock.advance(hours=1)
+    await start(harness, NEIL, f"ref_{code}")
+    assert (await referrals(harness))[0].status == "attributed"
+    await harness.send(updates.contact(NEIL, "+966 50 123 4567"))
+    await buy(harness, NEIL, "after-join", 3000)
+    assert (await referrals(harness))[0].status == "attributed"  # the listener no longer qualifies it
+    assert (await run_sweep(harness))["prior_buyer"] == 1
+    harness.clock.advance(days=15)
+    assert sum((await run_sweep(harness)).values()) == 0
+    (referral,) = await referrals(harness)
+    assert referral.status == "cancelled" and not referral.rewarded
+    assert await stats(harness, RITA) == ReferrerStats(invited=1, converted=0, points=0)

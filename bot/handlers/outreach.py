@@ -17,7 +17,7 @@ from bot.outreach.dispatcher import env_of
 from bot.outreach.jobs import kick
 from bot.replies import edit_or_reply, reply, user_locale
 from storage import customers
-from storage.outreach import create_broadcast, set_birthday
+from storage.outreach import birthday_changed_at, create_broadcast, set_birthday
 
 CUSTOMER_COMMANDS = ("birthday",)
 MERCHANT_COMMANDS = ("broadcast",)
@@ -50,11 +50,11 @@ async def set_my_birthday(update: Update, context: BotContext) -> None:
         await reply(update, context, "outreach/birthday_invalid.html", locale=locale)
         return
     async with context.db.session() as session:
-        changed = await set_birthday(session, customer_id=customer.id, birthday=birthday, now=now)
+        await set_birthday(session, customer_id=customer.id, birthday=birthday, now=now)
+        # Re-sending the same date keeps the earlier change time: the lock it started still holds.
+        changed_at = await birthday_changed_at(session, customer_id=customer.id)
     upcoming = rules.next_birthday(birthday, today)
-    gift = not changed or rules.earns_reward(
-        now, upcoming, settings.timezone, settings.outreach_birthday_lock_days
-    )
+    gift = rules.earns_reward(changed_at, upcoming, settings.timezone, settings.outreach_birthday_lock_days)
     await reply(
         update,
         context,

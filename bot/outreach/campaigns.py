@@ -8,7 +8,7 @@ re-run, after a crash or a long downtime.
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.outreach import rules
@@ -37,6 +37,12 @@ async def birthday_sweep(env: Env) -> int:
             if rules.birthday_in(person.birthday, day.year) != day:
                 continue
             if back == 0 and local.hour < settings.outreach_birthday_hour:
+                continue
+            # Catching up covers greetings missed by downtime, not a birthday the customer told us about
+            # only after it had passed (that would be a surprise "happy birthday" days late).
+            greeting_time = datetime.combine(day, time(settings.outreach_birthday_hour), zone)
+            changed = person.birthday_changed_at
+            if back > 0 and changed is not None and changed > greeting_time:
                 continue
             queued += await _greet(env, person, day, zone)
     return queued

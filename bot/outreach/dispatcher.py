@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 BATCH = 50
 IN_FLIGHT = 8
 RETRY_DELAY = timedelta(minutes=1)
+# Rows this process is sending right now. The claim timeout is for claims a crashed process left behind;
+# a live send held up longer than that (429 pauses and retries) must not be claimed and sent a second time.
+SENDING_HERE: set[int] = set()
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,10 @@ def decide(
     return "claim", None
 
 
-async def claim_batch(env: Env, *, limit: int = BATCH) -> tuple[list[Claimed], int]:
-    """Claim up to `limit` due rows in one transaction; returns (claimed, rows looked at)."""
+async def claim_batch(
+    env: Env, *, limit: int = BATCH, ids: list[int] | None = None
+) -> tuple[list[Claimed], int]:
+    """Claim up to `limit` due rows (only `ids` if given) in one transaction; returns (claimed, looked at)."""
     settings, now = env.settings, env.clock.now()
     claimed: list[Claimed] = []
     async with env.db.session() as session:
@@ -101,11 +106,13 @@ async def claim_batch(env: Env, *, limit: int = BATCH) -> tuple[list[Claimed], i
             now=now,
             stale_before=now - timedelta(seconds=settings.outreach_claim_timeout_seconds),
             limit=limit,
+            ids=ids,
+            exclude=SENDING_HERE,
         )
-        ids = list({row.customer_id for row, _ in rows})
+        customer_ids = list({row.customer_id for row, _ in rows})
         since = now - timedelta(hours=settings.outreach_cap_hours)
-        recent = await outbox.marketing_sent_since(session, customer_ids=ids, since=since)
-        zones = await outreach.customer_zones(session, customer_ids=ids)
+        recent = await outbox.marketing_sent_since(session, customer_ids=customer_ids, since=since)
+        zones = await outreach.customer_zones(session, customer_ids=customer_ids)
         for row, customer in rows:
             zone = ZoneInfo(zones.get(customer.id, settings.shop_timezone))
             history = [at for row_id, at in recent.get(customer.id, []) if row_id != row.id]
@@ -148,6 +155,14 @@ async def _send(env: Env, chat_id: int, text: str, reply_markup: str | None) -> 
 
 async def send_claimed(env: Env, item: Claimed) -> str:
     """Send one claimed row and record the outcome; returns the row's new state."""
+    SENDING_HERE.add(item.id)
+    try:
+        return await _send_and_record(env, item)
+    finally:  # only once the outcome is committed, so no other claim can slip in between
+        SENDING_HERE.discard(item.id)
+
+
+async def _send_and_record(env: Env, item: Claimed) -> str:
     now = env.clock.now
     sent_at = retry_at = message_id = outcome = None
     try:
@@ -224,6 +239,13 @@ async def drain(env: Env, *, on_progress: Any = None, should_stop: Any = None) -
     return tally
 
 
+async def send_queued(env: Env, *, ids: list[int]) -> Counter:
+    """Send rows a unit of work has just queued and committed, at once and under the same rules; any the
+    process does not get to (a crash, a row another sender holds) are sent by the next drain."""
+    claimed, _ = await claim_batch(env, limit=len(ids), ids=ids) if ids else ([], 0)
+    return Counter(state for _, state in await _send_all(env, claimed, None))
+
+
 async def send_now(
     env: Any,
     *,
@@ -254,6 +276,7 @@ async def send_now(
         )
     if row_id is None:
         raise ValueError(f"{campaign} {occurrence} to customer {customer_id} was already sent")
+    SENDING_HERE.add(row_id)
     try:
         message = await _send(env, chat_id, text, markup)
     except Forbidden:
@@ -262,7 +285,10 @@ async def send_now(
     except TelegramError as error:
         await _record(env, row_id, OutboxState.FAILED, outcome=str(error)[:64])
         raise
-    await _record(env, row_id, OutboxState.SENT, sent_at=env.clock.now(), message_id=message.message_id)
+    else:
+        await _record(env, row_id, OutboxState.SENT, sent_at=env.clock.now(), message_id=message.message_id)
+    finally:
+        SENDING_HERE.discard(row_id)
     return message
 
 

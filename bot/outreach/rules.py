@@ -18,11 +18,16 @@ from bot.settings import Settings
 NO_YEAR = 1904
 ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 BIRTHDAY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{4}))?$")
+# Direction marks that Arabic keyboards and copied text slip around digits (LRM, RLM, ALM, isolates,
+# embeddings): invisible, so the customer cannot see why their date was refused.
+BIDI_MARKS = dict.fromkeys(
+    map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
 
 
 def parse_birthday(text: str, *, today: date) -> date | None:
     """'25-12', '25/12/1990', '٢٥-١٢' -> a date (year NO_YEAR when not given); None when not a birthday."""
-    match = BIRTHDAY.match(text.strip().translate(ARABIC_DIGITS))
+    match = BIRTHDAY.match(text.translate(BIDI_MARKS).strip().translate(ARABIC_DIGITS))
     if match is None:
         return None
     day, month = int(match.group(1)), int(match.group(2))

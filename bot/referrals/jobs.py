@@ -13,11 +13,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application
 
 from bot.context import BotContext
-from bot.loyalty.notify import tell_customer
+from bot.loyalty.purchases import balance
+from bot.outreach.dispatcher import env_of, send_queued
 from bot.referrals import rules
 from bot.settings import Settings
+from storage import outbox
 from storage import referrals as store
-from storage.models import Order, OrderStatus, Referral, ReferralStatus
+from storage.customers import get_customer_by_id
+from storage.models import Campaign, Order, OrderStatus, Referral, ReferralStatus
 from storage.points import add_points, issue_coupon, lock_customer
 
 logger = logging.getLogger(__name__)
@@ -136,34 +139,53 @@ async def convert(
     return Conversion(**base, rewarded=rewarded, referrer_gift=referrer_gift, referee_gift=referee_gift)
 
 
-async def announce(context: BotContext, conversion: Conversion) -> None:
-    """Tell the referrer their friend converted (and whether it was rewarded), and the referee their gift."""
+async def queue_notices(
+    session: AsyncSession, *, context: BotContext, now: datetime, conversion: Conversion
+) -> list[int]:
+    """Write the referrer's and the referee's notices to the outbox in the conversion's own transaction,
+    so a crash right after the commit cannot lose them and a re-run cannot repeat them."""
     if conversion.cancelled:
-        return
-    common = {
-        "db": context.db,
-        "templates": context.templates,
-        "settings": context.settings,
-        "now": context.clock.now(),
-    }
+        return []
+    notices = []
     if conversion.referrer_id is not None:
-        await tell_customer(
-            context.bot,
-            **common,
-            customer_id=conversion.referrer_id,
-            template="referrals/converted.html",
-            rewarded=conversion.rewarded,
-            gift=conversion.referrer_gift,
-            cap=context.settings.referral_weekly_cap,
+        notices.append(
+            (
+                conversion.referrer_id,
+                "referrer",
+                "referrals/converted.html",
+                {
+                    "rewarded": conversion.rewarded,
+                    "gift": conversion.referrer_gift,
+                    "cap": context.settings.referral_weekly_cap,
+                },
+            )
         )
     if conversion.referee_id is not None and conversion.referee_gift is not None:
-        await tell_customer(
-            context.bot,
-            **common,
-            customer_id=conversion.referee_id,
-            template="referrals/referee_reward.html",
-            gift=conversion.referee_gift,
+        notices.append(
+            (
+                conversion.referee_id,
+                "referee",
+                "referrals/referee_reward.html",
+                {"gift": conversion.referee_gift},
+            )
         )
+    ids = []
+    for customer_id, side, template, values in notices:
+        customer = await get_customer_by_id(session, customer_id=customer_id)
+        if customer is None or customer.telegram_id is None:
+            continue
+        current = await balance(session, settings=context.settings, customer_id=customer_id, now=now)
+        row_id = await outbox.enqueue(
+            session,
+            customer_id=customer_id,
+            campaign=Campaign.REFERRAL,
+            occurrence=f"{conversion.referral_id}:{side}",
+            text=context.templates.render(customer.locale, template, balance=current, **values),
+            due_at=now,
+        )
+        if row_id is not None:
+            ids.append(row_id)
+    return ids
 
 
 async def sweep(context: BotContext) -> Counter:
@@ -172,6 +194,7 @@ async def sweep(context: BotContext) -> Counter:
     outcomes: Counter = Counter()
     window = timedelta(days=settings.loyalty_pending_days)
     async with db.session() as session:
+        outcomes["prior_buyer"] += await store.cancel_prior_buyers(session, now=now)
         for referee_id, order in await store.qualifying_orders(session, limit=BATCH):
             if await store.mark_pending(
                 session,
@@ -189,15 +212,17 @@ async def sweep(context: BotContext) -> Counter:
         try:
             async with db.session() as session:
                 conversion = await convert(session, settings=settings, now=now, referral_id=referral_id)
-            if conversion is None:
-                continue
+                if conversion is None:
+                    continue
+                notices = await queue_notices(session, context=context, now=now, conversion=conversion)
             outcomes[
                 "cancelled" if conversion.cancelled else "rewarded" if conversion.rewarded else "capped"
             ] += 1
-            await announce(context, conversion)
+            await send_queued(env_of(context), ids=notices)
         except Exception:
             logger.exception("Referral %s could not be settled", referral_id)
             outcomes["failed"] += 1
+    outcomes = +outcomes  # drop zero counts
     if outcomes:
         logger.info("Referral sweep: %s", dict(outcomes))
     return outcomes

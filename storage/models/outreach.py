@@ -27,6 +27,8 @@ class Campaign(StrEnum):
     WINBACK = "winback"
     BROADCAST = "broadcast"
     SURVEY = "survey"
+    # A referral converted: the referrer's and the referee's notices (service messages, not marketing).
+    REFERRAL = "referral"
 
 
 # Campaigns that obey opt-out, quiet hours and the frequency cap (surveys have their own throttle).
