@@ -150,7 +150,14 @@ def decide(query: str, pool: Iterable[Candidate], *, threshold: float, margin: f
 HUMAN_WORDS = frozenset(
     {"human", "agent", "person", "representative", "operator", "staff", "موظف", "انسان", "بشري", "ممثل"}
 )
+# Plurals and the Arabic article ("humans", "الموظف", "الموظفين", "لموظف") ask for a person just the same.
+_PLURAL_ENDINGS = ("s", "ين", "ون", "ه")
 
 
 def wants_human(text: str) -> bool:
-    return not HUMAN_WORDS.isdisjoint(normalize(text).split())
+    for word in normalize(text).split():
+        for form in {word, _strip_article(word), word.removeprefix("ل")}:
+            stems = {form, *(form.removesuffix(end) for end in _PLURAL_ENDINGS)}
+            if not HUMAN_WORDS.isdisjoint(stems):
+                return True
+    return False

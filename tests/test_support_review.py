@@ -1,0 +1,19 @@
+"""Regressions from the review of the FAQ, hand-off and analytics features (on both databases)."""
+
+from __future__ import annotations
+
+from tests.conftest import MERCHANT
+from tests.fakes import updates
+from tests.faq_support import AMIRA, JOHN, gaps, handoffs
+
+
+async def test_asking_for_the_staff_with_the_arabic_article_or_a_plural_hands_off(harness):
+    await harness.send(updates.command(AMIRA, "/start"))
+    await harness.send(updates.message(AMIRA, "ابغى اكلم الموظف"))
+    assert "أرسلت سؤالك إلى فريقنا" in harness.last_text_to(AMIRA)
+    await harness.send(updates.command(JOHN, "/start"))
+    await harness.send(updates.message(JOHN, "can I talk to one of your agents"))
+    assert "passed your question to our team" in harness.last_text_to(JOHN)
+    assert [conversation.state for conversation in await handoffs(harness)] == ["open", "open"]
+    assert await gaps(harness) == []
+    assert "Conversation #2" in harness.last_text_to(MERCHANT)
