@@ -17,3 +17,14 @@ async def test_asking_for_the_staff_with_the_arabic_article_or_a_plural_hands_of
     assert [conversation.state for conversation in await handoffs(harness)] == ["open", "open"]
     assert await gaps(harness) == []
     assert "Conversation #2" in harness.last_text_to(MERCHANT)
+
+
+async def test_a_long_customer_message_reaches_staff_whole(harness):
+    await harness.send(updates.command(JOHN, "/start"))
+    await harness.send(updates.message(JOHN, "talk to a human"))
+    text = "a" * 3000 + "b" * 1000 + "END"
+    await harness.send(updates.message(JOHN, text[:4096]))
+    parts = [call.params["text"] for call in harness.api.sent("sendMessage", chat_id=MERCHANT.id)][1:]
+    assert len(parts) == 2 and all(len(part) < 4096 for part in parts)
+    relayed = "".join(part.split(":\n", 1)[1] for part in parts)
+    assert relayed == text[:4096]
