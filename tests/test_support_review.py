@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import MERCHANT
 from tests.fakes import updates
-from tests.faq_support import AMIRA, JOHN, gaps, handoffs
+from tests.faq_support import AMIRA, JOHN, gaps, handoffs, relayed_ids, tap_data
 
 
 async def test_asking_for_the_staff_with_the_arabic_article_or_a_plural_hands_off(harness):
@@ -28,3 +28,16 @@ async def test_a_long_customer_message_reaches_staff_whole(harness):
     assert len(parts) == 2 and all(len(part) < 4096 for part in parts)
     relayed = "".join(part.split(":\n", 1)[1] for part in parts)
     assert relayed == text[:4096]
+
+
+async def test_thumbs_down_during_an_open_conversation_still_tells_staff_the_question(harness):
+    await harness.send(updates.command(JOHN, "/start"))
+    await harness.send(updates.message(JOHN, "talk to a human"))
+    await harness.send(updates.command(JOHN, "/faq"))
+    await harness.send(updates.callback(JOHN, tap_data(harness, JOHN)["What is your return policy?"]))
+    await harness.send(updates.callback(JOHN, tap_data(harness, JOHN)["👎 No"]))
+    assert "already talking with our team" in harness.last_text_to(JOHN)
+    assert harness.last_text_to(MERCHANT) == "💬 <b>#1</b> John (@johnd):\nWhat is your return policy?"
+    (conversation,) = await handoffs(harness)
+    assert conversation.state == "open"
+    assert len(await relayed_ids(harness, MERCHANT.id)) == 2  # staff can reply to it too

@@ -155,11 +155,21 @@ async def ask_human(update: Update, context: BotContext) -> None:
 
 async def hand_off(update: Update, context: BotContext, customer: Customer, *, topic: str | None) -> None:
     """Open a conversation with the shop team and tell the customer how it works."""
-    conversation, opened = await handoff.open_for(env_of(context), customer=customer, topic=topic)
+    env = env_of(context)
+    conversation, opened = await handoff.open_for(env, customer=customer, topic=topic)
     if opened:
         template = "faq/handoff_opened.html"
     elif conversation.state == HandoffState.OPEN:
         template = "faq/handoff_already.html"
+        if topic and topic.strip():  # a new question (👎 on another answer) must reach staff as well
+            text = handoff.staff_text(
+                env,
+                "faq/staff_message.html",
+                customer=customer,
+                handoff=conversation,
+                text=topic.strip()[: handoff.TOPIC_MAX],
+            )
+            await handoff.post_to_staff(env, conversation, text)
     else:
         template = "faq/handoff_unavailable.html"
     await reply(update, context, template, locale=customer.locale)
