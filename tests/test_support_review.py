@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
+from tests.analytics_support import at, customer, order
 from tests.conftest import MERCHANT
 from tests.fakes import updates
 from tests.faq_support import AMIRA, JOHN, gaps, handoffs, relayed_ids, tap_data
@@ -41,3 +45,20 @@ async def test_thumbs_down_during_an_open_conversation_still_tells_staff_the_que
     (conversation,) = await handoffs(harness)
     assert conversation.state == "open"
     assert len(await relayed_ids(harness, MERCHANT.id)) == 2  # staff can reply to it too
+
+
+async def test_export_neutralizes_formulas_in_shop_order_ids(harness):
+    customer_id = await customer(harness.db, 5501)
+    await order(
+        harness.db, '=HYPERLINK("http://evil.example","x")', customer_id, at("2026-03-01 10:00"), 1000
+    )
+    await order(harness.db, "@SUM(A1)", None, at("2026-03-02 10:00"), 500, source="+csv")
+    await harness.send(updates.command(MERCHANT, "/export"))
+    (orders,) = [
+        call.params["_files"]["document"][1]
+        for call in harness.api.sent("sendDocument", chat_id=MERCHANT.id)
+        if call.params["_files"]["document"][0] == "orders.csv"
+    ]
+    rows = list(csv.DictReader(io.StringIO(orders.decode("utf-8-sig"))))
+    assert [row["shop_order_id"] for row in rows] == ['\'=HYPERLINK("http://evil.example","x")', "'@SUM(A1)"]
+    assert rows[1]["source"] == "'+csv"

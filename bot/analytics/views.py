@@ -154,8 +154,8 @@ async def export_csv(db: Database, *, name: str, exponent: int) -> bytes:
                 writer.writerow(
                     [
                         cid,
-                        code or "",
-                        locale,
+                        _cell(code),
+                        _cell(locale),
                         _cell(joined),
                         int(opt_in),
                         _day(first),
@@ -183,12 +183,12 @@ async def export_csv(db: Database, *, name: str, exponent: int) -> bytes:
                 writer.writerow(
                     [
                         oid,
-                        external,
-                        source,
+                        _cell(external),  # the shop's order id comes from outside, like any text
+                        _cell(source),
                         _cell(cid),
                         _money(amount, exponent),
-                        currency,
-                        status,
+                        _cell(currency),
+                        _cell(status),
                         _cell(ordered),
                         _cell(refunded),
                     ]
