@@ -8,7 +8,7 @@ import io
 from tests.analytics_support import at, customer, order
 from tests.conftest import MERCHANT
 from tests.fakes import updates
-from tests.faq_support import AMIRA, JOHN, gaps, handoffs, relayed_ids, tap_data
+from tests.faq_support import AMIRA, JOHN, gaps, handoffs, relayed_ids, staff_reply, tap_data
 
 
 async def test_asking_for_the_staff_with_the_arabic_article_or_a_plural_hands_off(harness):
@@ -62,3 +62,26 @@ async def test_export_neutralizes_formulas_in_shop_order_ids(harness):
     rows = list(csv.DictReader(io.StringIO(orders.decode("utf-8-sig"))))
     assert [row["shop_order_id"] for row in rows] == ['\'=HYPERLINK("http://evil.example","x")', "'@SUM(A1)"]
     assert rows[1]["source"] == "'+csv"
+
+
+async def test_forgetme_erases_unanswered_questions_and_ends_the_open_conversation(harness):
+    await harness.send(updates.command(JOHN, "/start"))
+    await harness.send(updates.message(JOHN, "deliver to 12 Palm street, call me on +966501234567"))
+    await harness.send(updates.command(AMIRA, "/start"))
+    await harness.send(updates.message(AMIRA, "هل عندكم قسائم هدايا"))
+    assert [gap.text for gap in await gaps(harness)] == [
+        "deliver to 12 Palm street, call me on +966501234567",
+        "هل عندكم قسائم هدايا",
+    ]
+    await harness.send(updates.callback(JOHN, tap_data(harness, JOHN)["🙋 Talk to a person"]))
+    first = (await relayed_ids(harness, MERCHANT.id))[-1]
+
+    await harness.send(updates.command(JOHN, "/forgetme"))
+    await harness.send(updates.callback(JOHN, "forget:yes"))
+
+    assert [gap.text for gap in await gaps(harness)] == ["هل عندكم قسائم هدايا"]  # others' gaps stay
+    (conversation,) = await handoffs(harness)
+    assert conversation.state == "closed" and conversation.open_customer_id is None
+    await harness.send(staff_reply(MERCHANT, first, "Hello?"))
+    assert "is closed" in harness.last_text_to(MERCHANT)
+    assert harness.api.sent("copyMessage", chat_id=JOHN.id) == []

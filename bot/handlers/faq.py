@@ -206,6 +206,7 @@ async def consume_question(update: Update, context: BotContext, *, text: str | N
             text=text[: library.QUESTION_MAX],
             normalized=matching.normalize(text)[: library.QUESTION_MAX],
             asked_at=context.clock.now(),
+            customer_id=customer.id,
         )
     keyboard = InlineKeyboardMarkup([human_button(context, locale, gap_id)])
     await reply(update, context, "faq/no_match.html", locale=locale, reply_markup=keyboard)
