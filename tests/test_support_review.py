@@ -85,3 +85,13 @@ async def test_forgetme_erases_unanswered_questions_and_ends_the_open_conversati
     await harness.send(staff_reply(MERCHANT, first, "Hello?"))
     assert "is closed" in harness.last_text_to(MERCHANT)
     assert harness.api.sent("copyMessage", chat_id=JOHN.id) == []
+
+
+async def test_a_customer_asking_with_an_editor_word_gets_an_answer_not_a_refusal(harness):
+    await harness.send(updates.command(JOHN, "/start"))
+    for question in ("/faq cancel my order", "/faq cancel", "/faq edit my order"):
+        await harness.send(updates.command(JOHN, question))
+        assert "shop team only" not in harness.last_text_to(JOHN), question
+        assert "Did this help?" in harness.last_text_to(JOHN), question
+    await harness.send(updates.command(JOHN, "/faq delete 3"))  # the editor's own form stays refused
+    assert "shop team only" in harness.last_text_to(JOHN)

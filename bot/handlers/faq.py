@@ -61,7 +61,7 @@ async def show_faq(update: Update, context: BotContext) -> None:
     """/faq: the most asked questions as buttons; /faq <subcommand> is the merchants' FAQ editor."""
     args = context.args or []
     user = update.effective_user
-    if args and (args[0].lower() in faq_admin.SUBCOMMANDS or context.settings.is_merchant(user.id)):
+    if args and (faq_admin.is_editor_command(args) or context.settings.is_merchant(user.id)):
         await faq_admin.manage_faq(update, context)
         return
     if args and await consume_question(update, context, text=" ".join(args)):
