@@ -95,3 +95,11 @@ async def test_a_customer_asking_with_an_editor_word_gets_an_answer_not_a_refusa
         assert "Did this help?" in harness.last_text_to(JOHN), question
     await harness.send(updates.command(JOHN, "/faq delete 3"))  # the editor's own form stays refused
     assert "shop team only" in harness.last_text_to(JOHN)
+
+
+async def test_periods_at_the_ends_of_the_calendar_get_the_usage_not_an_error(harness):
+    for period in ("0001-01", "9999-12-01..9999-12-31", "0001-01-05..0001-01-09"):
+        await harness.send(updates.command(MERCHANT, f"/stats {period}"))
+        assert f"I don't understand the period <code>{period}</code>" in harness.last_text_to(MERCHANT)
+    await harness.send(updates.command(MERCHANT, "/stats top 0001-01"))
+    assert "I don't understand the period" in harness.last_text_to(MERCHANT)

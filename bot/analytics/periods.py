@@ -47,8 +47,21 @@ def midnight(day: int, zone: tzinfo) -> datetime:
     return datetime.combine(date.fromordinal(day), time(0), tzinfo=zone).astimezone(UTC)
 
 
+# Periods (and the one before) stay well inside what dates and time zones can represent: year 1 or 9999
+# in a time zone away from UTC overflows.
+EARLIEST = date(1900, 1, 1).toordinal()
+LATEST = date(9999, 1, 1).toordinal()
+
+
 def parse_period(text: str | None, *, today: date) -> Period:
     """'7d', '30d', '90d' (ending today), 'YYYY-MM', or 'YYYY-MM-DD..YYYY-MM-DD' (both days included)."""
+    period = _parse(text, today=today)
+    if period.previous().start < EARLIEST or period.end > LATEST:
+        raise BadPeriod(text)
+    return period
+
+
+def _parse(text: str | None, *, today: date) -> Period:
     text = (text or DEFAULT_PERIOD).strip().lower()
     try:
         if match := _LAST_DAYS.match(text):
