@@ -103,3 +103,15 @@ async def test_periods_at_the_ends_of_the_calendar_get_the_usage_not_an_error(ha
         assert f"I don't understand the period <code>{period}</code>" in harness.last_text_to(MERCHANT)
     await harness.send(updates.command(MERCHANT, "/stats top 0001-01"))
     assert "I don't understand the period" in harness.last_text_to(MERCHANT)
+
+
+async def test_asking_for_a_person_after_an_idle_conversation_opens_a_new_one(harness):
+    await harness.send(updates.command(JOHN, "/start"))
+    await harness.send(updates.message(JOHN, "talk to a human"))
+    harness.clock.advance(hours=72, seconds=1)
+    await harness.send(updates.command(JOHN, "/human"))
+    assert "passed your question to our team" in harness.last_text_to(JOHN)
+    assert "Conversation #2" in harness.last_text_to(MERCHANT)
+    await harness.send(updates.message(JOHN, "my parcel never came"))
+    assert harness.last_text_to(MERCHANT) == "💬 <b>#2</b> John (@johnd):\nmy parcel never came"
+    assert [c.state for c in await handoffs(harness)] == ["closed", "open"]

@@ -101,6 +101,9 @@ async def open_for(env: Env, *, customer: Customer, topic: str | None) -> tuple[
     Returns (conversation, opened). When no support chat could be reached, the new conversation is closed
     again at once and `opened` is False with the conversation closed, so the customer is not left waiting.
     """
+    # A conversation left idle past HANDOFF_IDLE_HOURS is closed first: otherwise the customer would be told
+    # "you are already talking with the team" and their next message would close it and go to the FAQ.
+    await current(env, customer=customer)
     now = env.clock.now()
     async with env.db.session() as session:
         handoff, created = await store.open_handoff(session, customer_id=customer.id, now=now)
