@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from bot.faq import matching
 from tests.analytics_support import at, customer, order
 from tests.conftest import MERCHANT
 from tests.fakes import updates
@@ -115,3 +116,8 @@ async def test_asking_for_a_person_after_an_idle_conversation_opens_a_new_one(ha
     await harness.send(updates.message(JOHN, "my parcel never came"))
     assert harness.last_text_to(MERCHANT) == "💬 <b>#2</b> John (@johnd):\nmy parcel never came"
     assert [c.state for c in await handoffs(harness)] == ["closed", "open"]
+
+
+def test_persian_keyboard_letters_fold_to_the_arabic_ones():
+    assert matching.normalize("کم تکلفة الشحن لطلبی") == matching.normalize("كم تكلفة الشحن لطلبي")
+    assert matching.key_words("کم تکلفة الشحن") == "تكلفه شحن"  # "کم" is the stop word "كم"

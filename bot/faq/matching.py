@@ -25,6 +25,12 @@ _LETTERS = str.maketrans(
         "ئ": "ي",
         "ؤ": "و",
         "ة": "ه",
+        # Persian-keyboard forms some Arabic speakers type: Farsi yeh, keheh, heh goal and ae.
+        "ی": "ي",
+        "ک": "ك",
+        "ۀ": "ه",
+        "ہ": "ه",
+        "ە": "ه",
         # Arabic-Indic and Eastern Arabic-Indic (Persian) digits.
         **{chr(0x0660 + digit): str(digit) for digit in range(10)},
         **{chr(0x06F0 + digit): str(digit) for digit in range(10)},
