@@ -9,6 +9,7 @@ from bot.faq import matching
 from tests.analytics_support import at, customer, order
 from tests.conftest import MERCHANT
 from tests.fakes import updates
+from tests.fakes.bot_api import ApiError
 from tests.faq_support import AMIRA, JOHN, gaps, handoffs, relayed_ids, staff_reply, tap_data
 
 
@@ -121,3 +122,12 @@ async def test_asking_for_a_person_after_an_idle_conversation_opens_a_new_one(ha
 def test_persian_keyboard_letters_fold_to_the_arabic_ones():
     assert matching.normalize("کم تکلفة الشحن لطلبی") == matching.normalize("كم تكلفة الشحن لطلبي")
     assert matching.key_words("کم تکلفة الشحن") == "تكلفه شحن"  # "کم" is the stop word "كم"
+
+
+async def test_a_canned_reply_telegram_refuses_is_reported_to_staff_not_as_a_crash(harness):
+    await harness.send(updates.command(JOHN, "/start"))
+    await harness.send(updates.message(JOHN, "talk to a human"))
+    first = (await relayed_ids(harness, MERCHANT.id))[-1]
+    harness.api.fail("sendMessage", ApiError(400, "Bad Request: chat not found"), chat_id=JOHN.id)
+    await harness.send(staff_reply(MERCHANT, first, "/r shipping"))
+    assert "did not accept the message for conversation #1" in harness.last_text_to(MERCHANT)

@@ -140,6 +140,10 @@ async def canned_reply(update: Update, context: BotContext) -> None:
     except Forbidden:
         await note(update, context, "faq/staff_blocked.html", number=conversation.id)
         return
+    except TelegramError:
+        logger.warning("Could not send a canned reply to conversation %s", conversation.id, exc_info=True)
+        await note(update, context, "faq/staff_failed.html", number=conversation.id)
+        return
     await note(update, context, "faq/staff_canned_sent.html", code=entry.code, name=customer.display_name)
 
 
