@@ -10,6 +10,7 @@ from tests.analytics_support import at, customer, order
 from tests.conftest import MERCHANT
 from tests.fakes import updates
 from tests.fakes.bot_api import ApiError
+from tests.fakes.updates import TgUser
 from tests.faq_support import AMIRA, JOHN, gaps, handoffs, relayed_ids, staff_reply, tap_data
 
 
@@ -131,3 +132,16 @@ async def test_a_canned_reply_telegram_refuses_is_reported_to_staff_not_as_a_cra
     harness.api.fail("sendMessage", ApiError(400, "Bad Request: chat not found"), chat_id=JOHN.id)
     await harness.send(staff_reply(MERCHANT, first, "/r shipping"))
     assert "did not accept the message for conversation #1" in harness.last_text_to(MERCHANT)
+
+
+async def test_a_staffers_private_chat_as_support_chat_can_answer_and_close(harness):
+    helper = TgUser(id=900777, first_name="Hana")  # not a merchant
+    harness.app.bot_data["settings"].support_chat_id = helper.id
+    await harness.send(updates.command(JOHN, "/start"))
+    await harness.send(updates.message(JOHN, "talk to a human"))
+    first = (await relayed_ids(harness, helper.id))[-1]
+    await harness.send(staff_reply(helper, first, "Hi John, how can I help?"))
+    assert len(harness.api.sent("copyMessage", chat_id=JOHN.id)) == 1
+    await harness.send(staff_reply(helper, first, "/close"))
+    assert "Conversation #1 is closed" in harness.last_text_to(helper)
+    assert [c.state for c in await handoffs(harness)] == ["closed"]

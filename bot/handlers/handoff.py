@@ -34,8 +34,9 @@ STAFF_GROUP = -1
 
 def is_staff(update: Update, context: BotContext) -> bool:
     chat, user = update.effective_chat, update.effective_user
-    if chat is not None and chat.type != "private" and handoff.is_support_chat(context.settings, chat.id):
-        return True  # everyone in the support group is shop staff
+    if chat is not None and handoff.is_support_chat(context.settings, chat.id):
+        # Everyone in the support group is shop staff; a private chat set as SUPPORT_CHAT_ID is the staffer's.
+        return True
     return user is not None and context.settings.is_merchant(user.id)
 
 
