@@ -145,3 +145,12 @@ async def test_a_staffers_private_chat_as_support_chat_can_answer_and_close(harn
     await harness.send(staff_reply(helper, first, "/close"))
     assert "Conversation #1 is closed" in harness.last_text_to(helper)
     assert [c.state for c in await handoffs(harness)] == ["closed"]
+
+
+async def test_export_in_a_group_sends_no_customer_data_there(harness):
+    group = {"id": -100600, "type": "supergroup", "title": "Shop friends"}
+    await harness.send(updates.command(MERCHANT, "/export", chat=group))
+    assert harness.api.sent("sendDocument") == []
+    assert "only in our private chat" in harness.last_text_to(group["id"])
+    await harness.send(updates.command(MERCHANT, "/export"))
+    assert len(harness.api.sent("sendDocument", chat_id=MERCHANT.id)) == 3

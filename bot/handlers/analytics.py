@@ -131,6 +131,9 @@ async def show_cohorts(update: Update, context: BotContext) -> None:
 async def send_export(update: Update, context: BotContext) -> None:
     """Customers, orders and survey responses as three CSV documents."""
     locale = await user_locale(context, update.effective_user)
+    if update.effective_chat.type != "private":  # every member of a group would get the customers' data
+        await reply(update, context, "analytics/export_private.html", locale=locale)
+        return
     await reply(update, context, "analytics/busy.html", locale=locale)
     exponent = context.settings.currency_exponent
     for name in views.EXPORTS:
