@@ -154,3 +154,15 @@ async def test_export_in_a_group_sends_no_customer_data_there(harness):
     assert "only in our private chat" in harness.last_text_to(group["id"])
     await harness.send(updates.command(MERCHANT, "/export"))
     assert len(harness.api.sent("sendDocument", chat_id=MERCHANT.id)) == 3
+
+
+async def test_a_forged_talk_to_a_person_button_does_not_carry_another_customers_question(harness):
+    await harness.send(updates.command(AMIRA, "/start"))
+    await harness.send(updates.message(AMIRA, "رقم جوالي 0501234567 وعنواني حي النخيل"))
+    (gap,) = await gaps(harness)
+    await harness.send(updates.command(JOHN, "/start"))
+    await harness.send(updates.callback(JOHN, f"faqh:{gap.id}"))
+    alert = harness.last_text_to(MERCHANT)
+    assert "Conversation #1" in alert and "0501234567" not in alert
+    await harness.send(updates.callback(AMIRA, tap_data(harness, AMIRA)["🙋 التحدث مع موظف"]))
+    assert "0501234567" in harness.last_text_to(MERCHANT)  # her own button still carries it

@@ -140,12 +140,14 @@ async def tap_human(update: Update, context: BotContext) -> None:
     query = update.callback_query
     gap_id = HUMAN_DATA.match(query.data or "").group(1)
     await query.answer()
+    customer = await customer_of(update, context)
     topic = None
     if gap_id is not None:
         async with context.db.read_session() as session:
             gap = await store.get_gap(session, gap_id=int(gap_id))
-        topic = gap.text if gap else None
-    await hand_off(update, context, await customer_of(update, context), topic=topic)
+        # Only their own question: a forged button must not pass someone else's words on as theirs.
+        topic = gap.text if gap is not None and gap.customer_id == customer.id else None
+    await hand_off(update, context, customer, topic=topic)
 
 
 async def ask_human(update: Update, context: BotContext) -> None:
