@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.faq import matching
+import pytest
+
+from bot.faq import library, matching
 from tests.analytics_support import at, customer, order
 from tests.conftest import MERCHANT
 from tests.fakes import updates
@@ -166,3 +168,15 @@ async def test_a_forged_talk_to_a_person_button_does_not_carry_another_customers
     assert "Conversation #1" in alert and "0501234567" not in alert
     await harness.send(updates.callback(AMIRA, tap_data(harness, AMIRA)["🙋 التحدث مع موظف"]))
     assert "0501234567" in harness.last_text_to(MERCHANT)  # her own button still carries it
+
+
+async def test_a_misshapen_faq_file_leaves_the_faq_empty_instead_of_failing_every_question(harness, tmp_path):
+    broken = tmp_path / "faq.yaml"
+    broken.write_text("entries:\n  - shipping\n  - returns\n", encoding="utf-8")
+    harness.app.bot_data["settings"].faq_file = broken
+    await harness.send(updates.command(JOHN, "/faq"))
+    assert harness.buttons_to(JOHN) == [("🙋 Talk to a person", "faqh")]
+    await harness.send(updates.message(JOHN, "how long does delivery take"))
+    assert "couldn't find an answer" in harness.last_text_to(JOHN)
+    with pytest.raises(ValueError, match="entry 1 must be a mapping"):
+        library.load_file(broken)
