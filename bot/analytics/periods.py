@@ -61,8 +61,14 @@ def parse_period(text: str | None, *, today: date) -> Period:
     return period
 
 
+# Arabic-speaking merchants may type the period in Arabic-Indic or Eastern Arabic-Indic digits.
+_DIGITS = str.maketrans(
+    {**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)}}
+)
+
+
 def _parse(text: str | None, *, today: date) -> Period:
-    text = (text or DEFAULT_PERIOD).strip().lower()
+    text = (text or DEFAULT_PERIOD).strip().lower().translate(_DIGITS)
     try:
         if match := _LAST_DAYS.match(text):
             days = int(match.group(1))
