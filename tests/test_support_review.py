@@ -190,3 +190,14 @@ async def test_periods_typed_in_arabic_indic_digits_are_understood(harness):
         )
     await harness.send(updates.command(MERCHANT, "/stats ٣٠d"))
     assert "I don't understand" not in harness.last_text_to(MERCHANT)
+
+
+async def test_a_long_first_message_asking_for_a_person_reaches_staff_whole(harness):
+    await harness.send(updates.command(JOHN, "/start"))
+    text = "I want to talk to a human. " + "The blue vase I got has a crack in it and " * 15 + "END"
+    await harness.send(updates.message(JOHN, text))
+    alert, rest = [call.params["text"] for call in harness.api.sent("sendMessage", chat_id=MERCHANT.id)]
+    assert "Conversation #1" in alert and "END" in rest
+    question = alert.split("Question: ", 1)[1].split("\n", 1)[0]
+    assert question + rest.split(":\n", 1)[1] == text
+    assert len(await relayed_ids(harness, MERCHANT.id)) == 2  # staff may reply to either

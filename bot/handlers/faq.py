@@ -164,14 +164,7 @@ async def hand_off(update: Update, context: BotContext, customer: Customer, *, t
     elif conversation.state == HandoffState.OPEN:
         template = "faq/handoff_already.html"
         if topic and topic.strip():  # a new question (👎 on another answer) must reach staff as well
-            text = handoff.staff_text(
-                env,
-                "faq/staff_message.html",
-                customer=customer,
-                handoff=conversation,
-                text=topic.strip()[: handoff.TOPIC_MAX],
-            )
-            await handoff.post_to_staff(env, conversation, text)
+            await handoff.relay_text(env, conversation, customer=customer, text=topic.strip())
     else:
         template = "faq/handoff_unavailable.html"
     await reply(update, context, template, locale=customer.locale)

@@ -200,18 +200,8 @@ async def consume_customer_text(update: Update, context: BotContext) -> bool:
         return False
     conversation, customer = found
     env = env_of(context)
-    # A message too long to fit with its header goes in parts: staff must see all of it.
-    for start in range(0, len(message.text), handoff.RELAY_MAX):
-        text = handoff.staff_text(
-            env,
-            "faq/staff_message.html",
-            customer=customer,
-            handoff=conversation,
-            text=message.text[start : start + handoff.RELAY_MAX],
-        )
-        if await handoff.post_to_staff(env, conversation, text) == 0:
-            await reply(update, context, "faq/handoff_unavailable.html", locale=customer.locale)
-            break
+    if not await handoff.relay_text(env, conversation, customer=customer, text=message.text):
+        await reply(update, context, "faq/handoff_unavailable.html", locale=customer.locale)
     return True
 
 
