@@ -201,3 +201,14 @@ async def test_a_long_first_message_asking_for_a_person_reaches_staff_whole(harn
     question = alert.split("Question: ", 1)[1].split("\n", 1)[0]
     assert question + rest.split(":\n", 1)[1] == text
     assert len(await relayed_ids(harness, MERCHANT.id)) == 2  # staff may reply to either
+
+
+async def test_a_long_unanswered_question_reaches_staff_whole_from_the_talk_to_a_person_button(harness):
+    await harness.send(updates.command(JOHN, "/start"))
+    text = "The blue vase I got has a crack in it and " * 20 + "END"
+    await harness.send(updates.message(JOHN, text))
+    await harness.send(updates.callback(JOHN, tap_data(harness, JOHN)["🙋 Talk to a person"]))
+    relayed = "".join(call.params["text"] for call in harness.api.sent("sendMessage", chat_id=MERCHANT.id))
+    assert "END" in relayed and relayed.count("crack") == 20
+    await harness.send(updates.command(MERCHANT, "/faq gaps"))
+    assert "The blue vase" in harness.last_text_to(MERCHANT) and "END" not in harness.last_text_to(MERCHANT)

@@ -198,7 +198,7 @@ async def consume_question(update: Update, context: BotContext, *, text: str | N
         gap_id = await store.record_gap(
             session,
             locale=locale,
-            text=text[: library.QUESTION_MAX],
+            text=text,  # whole: "Talk to a person" relays it to staff (/faq gaps shows the start)
             normalized=matching.normalize(text)[: library.QUESTION_MAX],
             asked_at=context.clock.now(),
             customer_id=customer.id,
