@@ -212,3 +212,15 @@ async def test_a_long_unanswered_question_reaches_staff_whole_from_the_talk_to_a
     assert "END" in relayed and relayed.count("crack") == 20
     await harness.send(updates.command(MERCHANT, "/faq gaps"))
     assert "The blue vase" in harness.last_text_to(MERCHANT) and "END" not in harness.last_text_to(MERCHANT)
+
+
+async def test_cohort_table_of_three_years_fits_one_message(harness):
+    harness.app.bot_data["settings"].analytics_months = 36
+    for months_ago in range(36):
+        year, month = divmod(2026 * 12 + 2 - months_ago, 12)
+        customer_id = await customer(harness.db, 6000 + months_ago)
+        await order(harness.db, f"c{months_ago}", customer_id, at(f"{year}-{month + 1:02d}-10 10:00"), 1000)
+    await harness.send(updates.command(MERCHANT, "/cohort"))
+    (text,) = [call.params["text"] for call in harness.api.sent("sendMessage", chat_id=MERCHANT.id)]
+    assert len(text) <= 4096 and "2026-03" in text and "Monthly cohorts" in text
+    assert len(harness.api.sent("sendPhoto", chat_id=MERCHANT.id)) == 1
