@@ -8,6 +8,8 @@ from sqlalchemy import update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.faq import forget_gaps
+from storage.handoff import close_for_forgotten
 from storage.models import Customer, Order, Survey, SurveyResponse
 from storage.outbox import forget_outreach
 from storage.points import remember_forgotten_welcome
@@ -132,6 +134,8 @@ async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
     )
     await remember_forgotten_welcome(session, customer_id=customer.id, telegram_id=telegram_id)
     await forget_outreach(session, customer_id=customer.id)
+    await forget_gaps(session, customer_id=customer.id)
+    await close_for_forgotten(session, customer_id=customer.id, now=utcnow())
     customer.telegram_id = None
     customer.first_name = None
     customer.last_name = None

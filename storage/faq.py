@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
-from sqlmodel import select
+from sqlalchemy import delete, func, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import FaqEntry, FaqGap, FaqMeta
@@ -125,12 +125,23 @@ async def record_vote(session: AsyncSession, *, entry_id: int, helpful: bool) ->
 
 
 async def record_gap(
-    session: AsyncSession, *, locale: str, text: str, normalized: str, asked_at: datetime
+    session: AsyncSession,
+    *,
+    locale: str,
+    text: str,
+    normalized: str,
+    asked_at: datetime,
+    customer_id: int | None = None,
 ) -> int:
-    gap = FaqGap(locale=locale, text=text, normalized=normalized, asked_at=asked_at)
+    gap = FaqGap(locale=locale, text=text, normalized=normalized, asked_at=asked_at, customer_id=customer_id)
     session.add(gap)
     await session.flush()
     return gap.id
+
+
+async def forget_gaps(session: AsyncSession, *, customer_id: int) -> None:
+    """/forgetme: the customer's unanswered questions go (their words may identify them)."""
+    await session.execute(delete(FaqGap).where(col(FaqGap.customer_id) == customer_id))
 
 
 async def get_gap(session: AsyncSession, *, gap_id: int) -> FaqGap | None:

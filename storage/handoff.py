@@ -80,3 +80,10 @@ async def handoff_of_relay(session: AsyncSession, *, chat_id: int, message_id: i
         .where(HandoffMessage.chat_id == chat_id, HandoffMessage.message_id == message_id)
     )
     return (await session.exec(statement)).first()
+
+
+async def close_for_forgotten(session: AsyncSession, *, customer_id: int, now: datetime) -> None:
+    """/forgetme: the customer's open conversation ends (nobody is left to relay to)."""
+    handoff = await open_handoff_of(session, customer_id=customer_id)
+    if handoff is not None:
+        await close_handoff(session, handoff_id=handoff.id, now=now, closed_by=None)

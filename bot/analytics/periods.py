@@ -47,9 +47,28 @@ def midnight(day: int, zone: tzinfo) -> datetime:
     return datetime.combine(date.fromordinal(day), time(0), tzinfo=zone).astimezone(UTC)
 
 
+# Periods (and the one before) stay well inside what dates and time zones can represent: year 1 or 9999
+# in a time zone away from UTC overflows.
+EARLIEST = date(1900, 1, 1).toordinal()
+LATEST = date(9999, 1, 1).toordinal()
+
+
 def parse_period(text: str | None, *, today: date) -> Period:
     """'7d', '30d', '90d' (ending today), 'YYYY-MM', or 'YYYY-MM-DD..YYYY-MM-DD' (both days included)."""
-    text = (text or DEFAULT_PERIOD).strip().lower()
+    period = _parse(text, today=today)
+    if period.previous().start < EARLIEST or period.end > LATEST:
+        raise BadPeriod(text)
+    return period
+
+
+# Arabic-speaking merchants may type the period in Arabic-Indic or Eastern Arabic-Indic digits.
+_DIGITS = str.maketrans(
+    {**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)}}
+)
+
+
+def _parse(text: str | None, *, today: date) -> Period:
+    text = (text or DEFAULT_PERIOD).strip().lower().translate(_DIGITS)
     try:
         if match := _LAST_DAYS.match(text):
             days = int(match.group(1))

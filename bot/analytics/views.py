@@ -42,14 +42,17 @@ class Cohorts:
     sizes: list[int]
     grid: list[list[float | None]]  # percent of the cohort ordering k months after; None = not yet
 
-    def table(self, cohort_word: str, size_word: str) -> str:
-        """Monospace text: cohort, size, then one column per month since the first order."""
-        width = max((len(row) for row in self.grid), default=0)
+    def table(self, cohort_word: str, size_word: str, *, last: int | None = None) -> str:
+        """Monospace text: cohort, size, then one column per month since the first order (the `last`
+        cohorts only, when given)."""
+        keep = slice(-last if last else None, None)
+        labels, sizes, grid = self.labels[keep], self.sizes[keep], self.grid[keep]
+        width = max((len(row) for row in grid), default=0)
         lines = [f"{cohort_word:<8} {size_word:>6} " + " ".join(f"{k:>4}" for k in range(width))]
-        for label, size, row in zip(self.labels, self.sizes, self.grid, strict=True):
+        for label, size, row in zip(labels, sizes, grid, strict=True):
             cells = " ".join(f"{cell:>4.0f}" if cell is not None else "   ." for cell in row)
             lines.append(f"{label:<8} {size:>6} {cells}".rstrip())
-        return "\n".join(lines) if self.labels else ""
+        return "\n".join(lines) if labels else ""
 
 
 async def cohorts(session: AsyncSession, *, settings: Settings, now: datetime) -> Cohorts:
@@ -154,8 +157,8 @@ async def export_csv(db: Database, *, name: str, exponent: int) -> bytes:
                 writer.writerow(
                     [
                         cid,
-                        code or "",
-                        locale,
+                        _cell(code),
+                        _cell(locale),
                         _cell(joined),
                         int(opt_in),
                         _day(first),
@@ -183,12 +186,12 @@ async def export_csv(db: Database, *, name: str, exponent: int) -> bytes:
                 writer.writerow(
                     [
                         oid,
-                        external,
-                        source,
+                        _cell(external),  # the shop's order id comes from outside, like any text
+                        _cell(source),
                         _cell(cid),
                         _money(amount, exponent),
-                        currency,
-                        status,
+                        _cell(currency),
+                        _cell(status),
                         _cell(ordered),
                         _cell(refunded),
                     ]

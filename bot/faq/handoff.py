@@ -101,19 +101,34 @@ async def open_for(env: Env, *, customer: Customer, topic: str | None) -> tuple[
     Returns (conversation, opened). When no support chat could be reached, the new conversation is closed
     again at once and `opened` is False with the conversation closed, so the customer is not left waiting.
     """
+    # A conversation left idle past HANDOFF_IDLE_HOURS is closed first: otherwise the customer would be told
+    # "you are already talking with the team" and their next message would close it and go to the FAQ.
+    await current(env, customer=customer)
     now = env.clock.now()
     async with env.db.session() as session:
         handoff, created = await store.open_handoff(session, customer_id=customer.id, now=now)
     if not created:
         return handoff, False
-    topic = (topic or "").strip()[:TOPIC_MAX] or None
-    text = staff_text(env, "faq/staff_new.html", customer=customer, handoff=handoff, topic=topic)
+    topic = (topic or "").strip()
+    text = staff_text(env, "faq/staff_new.html", customer=customer, handoff=handoff, topic=topic[:TOPIC_MAX])
     if await post_to_staff(env, handoff, text) == 0:
         async with env.db.session() as session:
             await store.close_handoff(session, handoff_id=handoff.id, now=now, closed_by=None)
         handoff.state = HandoffState.CLOSED
         return handoff, False
+    if len(topic) > TOPIC_MAX:  # the rest of a long first message follows, so staff read all of it
+        await relay_text(env, handoff, customer=customer, text=topic[TOPIC_MAX:])
     return handoff, True
+
+
+async def relay_text(env: Env, handoff: Handoff, *, customer: Customer, text: str) -> bool:
+    """The customer's text to staff, in parts when it does not fit one message; False if no chat got it."""
+    for start in range(0, len(text), RELAY_MAX):
+        part = text[start : start + RELAY_MAX]
+        message = staff_text(env, "faq/staff_message.html", customer=customer, handoff=handoff, text=part)
+        if await post_to_staff(env, handoff, message) == 0:
+            return False
+    return True
 
 
 async def current(env: Env, *, customer: Customer) -> Handoff | None:

@@ -37,8 +37,14 @@ def load_file(path: Path) -> list[EntryData]:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise ValueError(f"{path}: not valid YAML ({error})") from None
+    # A hand-edited file can have any shape: each level is checked so the error names it.
+    items = (document.get("entries") or []) if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise ValueError(f"{path}: needs a list under 'entries:'")
     entries: list[EntryData] = []
-    for number, item in enumerate(document.get("entries") or [], start=1):
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise ValueError(f"{path}: entry {number} must be a mapping with code, en and ar")
         code = str(item.get("code", "")).strip().lower()
         if not CODE.match(code):
             raise ValueError(f"{path}: entry {number} needs a code of a-z, 0-9 and _ (got {code!r})")
@@ -46,13 +52,19 @@ def load_file(path: Path) -> list[EntryData]:
             texts = item.get(locale)
             if texts is None:
                 continue
+            if not isinstance(texts, dict):
+                raise ValueError(f"{path}: entry {code!r} ({locale}) needs question, phrasings and answer")
             question, answer = (
                 str(texts.get("question") or "").strip(),
                 str(texts.get("answer") or "").strip(),
             )
             if not question or not answer:
                 raise ValueError(f"{path}: entry {code!r} ({locale}) needs a question and an answer")
-            phrasings = tuple(str(p).strip() for p in texts.get("phrasings") or [] if str(p).strip())
+            listed = texts.get("phrasings") or []
+            listed = [listed] if isinstance(listed, str) else listed  # one phrasing written without a list
+            if not isinstance(listed, list):
+                raise ValueError(f"{path}: entry {code!r} ({locale}) needs phrasings as a list")
+            phrasings = tuple(str(p).strip() for p in listed if str(p).strip())
             entries.append(EntryData(code, locale, question[:QUESTION_MAX], phrasings, answer[:ANSWER_MAX]))
     return entries
 

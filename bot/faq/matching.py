@@ -25,6 +25,12 @@ _LETTERS = str.maketrans(
         "ئ": "ي",
         "ؤ": "و",
         "ة": "ه",
+        # Persian-keyboard forms some Arabic speakers type: Farsi yeh, keheh, heh goal and ae.
+        "ی": "ي",
+        "ک": "ك",
+        "ۀ": "ه",
+        "ہ": "ه",
+        "ە": "ه",
         # Arabic-Indic and Eastern Arabic-Indic (Persian) digits.
         **{chr(0x0660 + digit): str(digit) for digit in range(10)},
         **{chr(0x06F0 + digit): str(digit) for digit in range(10)},
@@ -150,7 +156,14 @@ def decide(query: str, pool: Iterable[Candidate], *, threshold: float, margin: f
 HUMAN_WORDS = frozenset(
     {"human", "agent", "person", "representative", "operator", "staff", "موظف", "انسان", "بشري", "ممثل"}
 )
+# Plurals and the Arabic article ("humans", "الموظف", "الموظفين", "لموظف") ask for a person just the same.
+_PLURAL_ENDINGS = ("s", "ين", "ون", "ه")
 
 
 def wants_human(text: str) -> bool:
-    return not HUMAN_WORDS.isdisjoint(normalize(text).split())
+    for word in normalize(text).split():
+        for form in {word, _strip_article(word), word.removeprefix("ل")}:
+            stems = {form, *(form.removesuffix(end) for end in _PLURAL_ENDINGS)}
+            if not HUMAN_WORDS.isdisjoint(stems):
+                return True
+    return False

@@ -21,6 +21,7 @@ MERCHANT_COMMANDS = ("stats", "cohort", "export")
 TOP_REFERRERS = 10
 # Telegram takes documents of up to 50 MB from bots; bigger CSVs go gzip-compressed (about a tenth).
 GZIP_ABOVE_BYTES = 45 * 1024 * 1024
+MESSAGE_LIMIT = 4096  # Telegram's limit for a text message
 LABELS = (
     "active",
     "churn",
@@ -114,10 +115,16 @@ async def show_cohorts(update: Update, context: BotContext) -> None:
     async with context.db.read_session() as session:
         data = await views.cohorts(session, settings=settings, now=context.clock.now())
     labels = chart_labels(context, locale)
-    table = data.table(labels["cohort"], labels["size"])
-    await reply(
-        update, context, "analytics/cohort.html", locale=locale, table=table, zone=settings.shop_timezone
-    )
+    shown = len(data.labels)
+    while True:  # the oldest cohorts leave the text table (not the heatmap) until it fits one message
+        table = data.table(labels["cohort"], labels["size"], last=shown)
+        text = context.templates.render(
+            locale, "analytics/cohort.html", table=table, zone=settings.shop_timezone
+        )
+        if len(text) <= MESSAGE_LIMIT or shown <= 1:
+            break
+        shown -= 1
+    await context.bot.send_message(update.effective_chat.id, text, parse_mode="HTML")
     if not data.labels:
         return
     png = await asyncio.to_thread(charts.cohort_png, data.labels, data.grid, labels=labels, locale=locale)
@@ -131,6 +138,9 @@ async def show_cohorts(update: Update, context: BotContext) -> None:
 async def send_export(update: Update, context: BotContext) -> None:
     """Customers, orders and survey responses as three CSV documents."""
     locale = await user_locale(context, update.effective_user)
+    if update.effective_chat.type != "private":  # every member of a group would get the customers' data
+        await reply(update, context, "analytics/export_private.html", locale=locale)
+        return
     await reply(update, context, "analytics/busy.html", locale=locale)
     exponent = context.settings.currency_exponent
     for name in views.EXPORTS:

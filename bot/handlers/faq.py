@@ -61,7 +61,7 @@ async def show_faq(update: Update, context: BotContext) -> None:
     """/faq: the most asked questions as buttons; /faq <subcommand> is the merchants' FAQ editor."""
     args = context.args or []
     user = update.effective_user
-    if args and (args[0].lower() in faq_admin.SUBCOMMANDS or context.settings.is_merchant(user.id)):
+    if args and (faq_admin.is_editor_command(args) or context.settings.is_merchant(user.id)):
         await faq_admin.manage_faq(update, context)
         return
     if args and await consume_question(update, context, text=" ".join(args)):
@@ -140,12 +140,14 @@ async def tap_human(update: Update, context: BotContext) -> None:
     query = update.callback_query
     gap_id = HUMAN_DATA.match(query.data or "").group(1)
     await query.answer()
+    customer = await customer_of(update, context)
     topic = None
     if gap_id is not None:
         async with context.db.read_session() as session:
             gap = await store.get_gap(session, gap_id=int(gap_id))
-        topic = gap.text if gap else None
-    await hand_off(update, context, await customer_of(update, context), topic=topic)
+        # Only their own question: a forged button must not pass someone else's words on as theirs.
+        topic = gap.text if gap is not None and gap.customer_id == customer.id else None
+    await hand_off(update, context, customer, topic=topic)
 
 
 async def ask_human(update: Update, context: BotContext) -> None:
@@ -155,11 +157,14 @@ async def ask_human(update: Update, context: BotContext) -> None:
 
 async def hand_off(update: Update, context: BotContext, customer: Customer, *, topic: str | None) -> None:
     """Open a conversation with the shop team and tell the customer how it works."""
-    conversation, opened = await handoff.open_for(env_of(context), customer=customer, topic=topic)
+    env = env_of(context)
+    conversation, opened = await handoff.open_for(env, customer=customer, topic=topic)
     if opened:
         template = "faq/handoff_opened.html"
     elif conversation.state == HandoffState.OPEN:
         template = "faq/handoff_already.html"
+        if topic and topic.strip():  # a new question (👎 on another answer) must reach staff as well
+            await handoff.relay_text(env, conversation, customer=customer, text=topic.strip())
     else:
         template = "faq/handoff_unavailable.html"
     await reply(update, context, template, locale=customer.locale)
@@ -193,9 +198,10 @@ async def consume_question(update: Update, context: BotContext, *, text: str | N
         gap_id = await store.record_gap(
             session,
             locale=locale,
-            text=text[: library.QUESTION_MAX],
+            text=text,  # whole: "Talk to a person" relays it to staff (/faq gaps shows the start)
             normalized=matching.normalize(text)[: library.QUESTION_MAX],
             asked_at=context.clock.now(),
+            customer_id=customer.id,
         )
     keyboard = InlineKeyboardMarkup([human_button(context, locale, gap_id)])
     await reply(update, context, "faq/no_match.html", locale=locale, reply_markup=keyboard)

@@ -32,7 +32,15 @@ BUTTONS = "faq/buttons.html"
 STEP_DATA = re.compile(r"^faq(keep|cancel)$")
 DELETE_DATA = re.compile(r"^faqdel:(\d+)$")
 NONE = "-"
-SUBCOMMANDS = ("list", "add", "edit", "delete", "gaps", "cancel")
+
+
+# The editor's exact forms: a customer typing them is refused, while "/faq cancel my order", "/faq delete
+# my account" or a bare "/faq cancel" from a customer are questions like any other.
+EDITOR_FORMS = re.compile(r"^(list( [a-z]{2})?|gaps|add [a-z]{2} \S+|(edit|delete) \d+)$")
+
+
+def is_editor_command(args: list[str]) -> bool:
+    return EDITOR_FORMS.match(" ".join(args).lower()) is not None
 
 
 def step_keyboard(context: BotContext, locale: str, *, keep: bool) -> InlineKeyboardMarkup:

@@ -34,8 +34,9 @@ STAFF_GROUP = -1
 
 def is_staff(update: Update, context: BotContext) -> bool:
     chat, user = update.effective_chat, update.effective_user
-    if chat is not None and chat.type != "private" and handoff.is_support_chat(context.settings, chat.id):
-        return True  # everyone in the support group is shop staff
+    if chat is not None and handoff.is_support_chat(context.settings, chat.id):
+        # Everyone in the support group is shop staff; a private chat set as SUPPORT_CHAT_ID is the staffer's.
+        return True
     return user is not None and context.settings.is_merchant(user.id)
 
 
@@ -140,6 +141,10 @@ async def canned_reply(update: Update, context: BotContext) -> None:
     except Forbidden:
         await note(update, context, "faq/staff_blocked.html", number=conversation.id)
         return
+    except TelegramError:
+        logger.warning("Could not send a canned reply to conversation %s", conversation.id, exc_info=True)
+        await note(update, context, "faq/staff_failed.html", number=conversation.id)
+        return
     await note(update, context, "faq/staff_canned_sent.html", code=entry.code, name=customer.display_name)
 
 
@@ -195,14 +200,7 @@ async def consume_customer_text(update: Update, context: BotContext) -> bool:
         return False
     conversation, customer = found
     env = env_of(context)
-    text = handoff.staff_text(
-        env,
-        "faq/staff_message.html",
-        customer=customer,
-        handoff=conversation,
-        text=message.text[: handoff.RELAY_MAX],
-    )
-    if await handoff.post_to_staff(env, conversation, text) == 0:
+    if not await handoff.relay_text(env, conversation, customer=customer, text=message.text):
         await reply(update, context, "faq/handoff_unavailable.html", locale=customer.locale)
     return True
 

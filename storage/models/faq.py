@@ -44,11 +44,16 @@ class FaqMeta(SQLModel, table=True):
 
 
 class FaqGap(SQLModel, table=True):
-    """A customer question that matched no entry. Anonymous on purpose: no customer id is kept."""
+    """A customer question that matched no entry. /faq gaps never shows who asked."""
 
     __tablename__ = "faq_gaps"
 
     id: int | None = Field(default=None, primary_key=True)
+    # Who asked, kept only so /forgetme can erase their questions (the text may hold a phone, an address).
+    customer_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("customers.id", ondelete="SET NULL"), index=True),
+    )
     locale: str = Field(sa_column=Column(String(2), nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
     # The normalized form, so "Where is X?" and "where is x" are counted together.
