@@ -21,22 +21,24 @@ async def outreach_stats(
 
     Computed from the orders themselves, so orders imported late or linked after the message still count.
     """
+    in_period = (
+        col(OutboxMessage.campaign).in_(CAMPAIGNS),
+        OutboxMessage.state == OutboxState.SENT,
+        OutboxMessage.sent_at >= start,
+        OutboxMessage.sent_at < end,
+    )
     sent = (
         await session.exec(
-            select(OutboxMessage.campaign, OutboxMessage.customer_id, OutboxMessage.sent_at).where(
-                col(OutboxMessage.campaign).in_(CAMPAIGNS),
-                OutboxMessage.state == OutboxState.SENT,
-                OutboxMessage.sent_at >= start,
-                OutboxMessage.sent_at < end,
-            )
+            select(OutboxMessage.campaign, OutboxMessage.customer_id, OutboxMessage.sent_at).where(*in_period)
         )
     ).all()
-    customer_ids = {customer_id for _, customer_id, _ in sent}
     orders: dict[int, list[datetime]] = {}
-    if customer_ids:
+    if sent:
+        # A subquery rather than a list of ids: a big campaign would pass PostgreSQL's parameter limit.
+        messaged = select(OutboxMessage.customer_id).where(*in_period)
         rows = await session.exec(
             select(Order.customer_id, Order.ordered_at).where(
-                col(Order.customer_id).in_(customer_ids),
+                col(Order.customer_id).in_(messaged),
                 Order.status == OrderStatus.PAID,
                 Order.ordered_at >= start,
                 Order.ordered_at <= end + CONVERSION_WINDOW,
