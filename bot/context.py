@@ -1,8 +1,10 @@
-"""The CallbackContext every handler and job receives, with typed access to the app's resources."""
+"""The CallbackContext every handler and job receives, with typed access to the app's resources, and the
+same resources for feature services that are called from handlers, jobs or the Application alike."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackContext, ExtBot
 
@@ -31,3 +33,23 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     @property
     def clock(self) -> Clock:
         return self.bot_data["clock"]
+
+
+@dataclass(frozen=True)
+class AppEnv:
+    """The app's resources for feature services (surveys, outreach), whoever calls them."""
+
+    bot: Any
+    db: Database
+    settings: Settings
+    templates: Templates
+    clock: Clock
+    # Per-application memory of services (e.g. the last progress text shown for each broadcast).
+    cache: dict
+
+
+def env_of(source: Any) -> AppEnv:
+    """Accepts a BotContext (handlers, jobs) or the Application itself."""
+    data = source.bot_data
+    cache = data.setdefault("service_cache", {})
+    return AppEnv(source.bot, data["db"], data["settings"], data["templates"], data["clock"], cache)

@@ -6,8 +6,8 @@ import time
 
 from sqlmodel import select
 
+from bot.context import env_of
 from bot.faq import library
-from bot.surveys.service import env_of
 from storage.models import FaqEntry, FaqGap, Handoff, HandoffMessage
 from tests.fakes import updates
 from tests.fakes.bot_api import BOT_ID, BOT_USERNAME

@@ -7,8 +7,9 @@ import asyncio
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from bot.context import env_of
 from bot.outreach import jobs
-from bot.outreach.dispatcher import claim_batch, env_of
+from bot.outreach.dispatcher import claim_batch
 from bot.surveys.service import Outcome, request_survey
 from storage import outbox
 from storage.models import CustomerOutreach, OutboxState

@@ -14,8 +14,8 @@ from datetime import timedelta
 from telegram import Message
 from telegram.error import TelegramError
 
+from bot.context import AppEnv
 from bot.settings import Settings
-from bot.surveys.service import Env
 from storage import handoff as store
 from storage.models import Customer, Handoff, HandoffState
 
@@ -36,7 +36,7 @@ def is_support_chat(settings: Settings, chat_id: int) -> bool:
     return chat_id in support_chats(settings)
 
 
-def staff_text(env: Env, template: str, /, *, customer: Customer, handoff: Handoff, **values) -> str:
+def staff_text(env: AppEnv, template: str, /, *, customer: Customer, handoff: Handoff, **values) -> str:
     """A message for the shop team (in the shop's default language) about one conversation."""
     return env.templates.render(
         env.settings.default_locale,
@@ -49,7 +49,7 @@ def staff_text(env: Env, template: str, /, *, customer: Customer, handoff: Hando
     )
 
 
-async def post_to_staff(env: Env, handoff: Handoff, text: str) -> int:
+async def post_to_staff(env: AppEnv, handoff: Handoff, text: str) -> int:
     """Post `text` to every support chat and remember each copy; returns how many chats got it."""
     delivered = 0
     for chat_id in support_chats(env.settings):
@@ -63,7 +63,7 @@ async def post_to_staff(env: Env, handoff: Handoff, text: str) -> int:
     return delivered
 
 
-async def copy_to_staff(env: Env, handoff: Handoff, *, from_chat_id: int, message_id: int) -> int:
+async def copy_to_staff(env: AppEnv, handoff: Handoff, *, from_chat_id: int, message_id: int) -> int:
     """Copy a customer's message (photo, voice, ...) to every support chat; returns how many got it."""
     delivered = 0
     for chat_id in support_chats(env.settings):
@@ -84,7 +84,7 @@ async def copy_to_staff(env: Env, handoff: Handoff, *, from_chat_id: int, messag
     return delivered
 
 
-async def remember(env: Env, handoff: Handoff, message: Message) -> None:
+async def remember(env: AppEnv, handoff: Handoff, message: Message) -> None:
     async with env.db.session() as session:
         await store.remember_relay(
             session,
@@ -95,7 +95,7 @@ async def remember(env: Env, handoff: Handoff, message: Message) -> None:
         )
 
 
-async def open_for(env: Env, *, customer: Customer, topic: str | None) -> tuple[Handoff, bool]:
+async def open_for(env: AppEnv, *, customer: Customer, topic: str | None) -> tuple[Handoff, bool]:
     """Open (or find) the customer's conversation and, when new, tell the support chat(s) about it.
 
     Returns (conversation, opened). When no support chat could be reached, the new conversation is closed
@@ -121,7 +121,7 @@ async def open_for(env: Env, *, customer: Customer, topic: str | None) -> tuple[
     return handoff, True
 
 
-async def relay_text(env: Env, handoff: Handoff, *, customer: Customer, text: str) -> bool:
+async def relay_text(env: AppEnv, handoff: Handoff, *, customer: Customer, text: str) -> bool:
     """The customer's text to staff, in parts when it does not fit one message; False if no chat got it."""
     for start in range(0, len(text), RELAY_MAX):
         part = text[start : start + RELAY_MAX]
@@ -131,7 +131,7 @@ async def relay_text(env: Env, handoff: Handoff, *, customer: Customer, text: st
     return True
 
 
-async def current(env: Env, *, customer: Customer) -> Handoff | None:
+async def current(env: AppEnv, *, customer: Customer) -> Handoff | None:
     """The customer's open conversation; one left idle past HANDOFF_IDLE_HOURS is closed and not returned."""
     now = env.clock.now()
     idle = env.settings.handoff_idle_hours

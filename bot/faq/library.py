@@ -11,10 +11,9 @@ from typing import Any
 import yaml
 from telegram.ext import Application
 
-from bot.context import BotContext
+from bot.context import AppEnv, BotContext, env_of
 from bot.faq import matching
 from bot.settings import LOCALES
-from bot.surveys.service import Env, env_of
 from storage import faq as store
 from storage.faq import EntryData
 from storage.models import FaqEntry
@@ -69,7 +68,7 @@ def load_file(path: Path) -> list[EntryData]:
     return entries
 
 
-async def ensure_seeded(env: Env, bot_data: dict[str, Any]) -> None:
+async def ensure_seeded(env: AppEnv, bot_data: dict[str, Any]) -> None:
     """Seed the store from FAQ_FILE the first time any database is used (once per process to check)."""
     if bot_data.get(SEEDED_KEY):
         return
@@ -105,7 +104,7 @@ def forget_pool(bot_data: dict[str, Any]) -> None:
     bot_data.pop(POOL_KEY, None)
 
 
-async def pool(env: Env, bot_data: dict[str, Any]) -> tuple[list[matching.Candidate], dict[int, FaqEntry]]:
+async def pool(env: AppEnv, bot_data: dict[str, Any]) -> tuple[list[matching.Candidate], dict[int, FaqEntry]]:
     """Every entry prepared for matching, cached until the FAQ changes."""
     cached = bot_data.get(POOL_KEY)
     if cached is None or time.monotonic() - cached[0] > POOL_SECONDS:
@@ -118,7 +117,7 @@ async def pool(env: Env, bot_data: dict[str, Any]) -> tuple[list[matching.Candid
     return cached[1], cached[2]
 
 
-async def find(env: Env, bot_data: dict[str, Any], text: str) -> list[FaqEntry]:
+async def find(env: AppEnv, bot_data: dict[str, Any], text: str) -> list[FaqEntry]:
     """The entries to offer for `text`: one (answer it), two (let the customer pick) or none (a gap)."""
     prepared, by_id = await pool(env, bot_data)
     decision = matching.decide(

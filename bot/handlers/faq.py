@@ -10,13 +10,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import BotContext
+from bot.context import BotContext, env_of
 from bot.faq import handoff, library, matching
 from bot.handlers import faq_admin
 from bot.handlers.onboarding import profile_of
 from bot.replies import reply, user_locale
 from bot.surveys.jobs import request_survey_later
-from bot.surveys.service import env_of
 from storage import faq as store
 from storage.customers import ensure_customer
 from storage.models import Customer, FaqEntry, HandoffState, SurveyKind, SurveyTrigger

@@ -15,12 +15,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.context import BotContext
+from bot.context import BotContext, env_of
 from bot.faq import library
 from bot.merchants import merchant_only
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.settings import LOCALES
-from bot.surveys.service import env_of
 from storage import faq as store
 from storage.faq import EntryData
 

@@ -10,13 +10,12 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
+from bot.context import BotContext, env_of
 from bot.faq import handoff
 from bot.handlers import fallback
 from bot.merchants import Handler
 from bot.replies import reply
 from bot.surveys.jobs import request_survey_later
-from bot.surveys.service import env_of
 from storage import faq as faq_store
 from storage import handoff as store
 from storage.customers import get_customer, get_customer_by_id

@@ -10,8 +10,8 @@ from datetime import timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
+from bot.context import AppEnv
 from bot.outreach import rules
-from bot.outreach.dispatcher import Env
 from storage import outbox, outreach
 from storage.customers import get_customer
 from storage.models import Broadcast, BroadcastState, Campaign, OutboxState
@@ -23,7 +23,7 @@ BUTTONS = "outreach/buttons.html"
 EDIT_GAP = 1.5  # seconds between progress edits while a broadcast is sending
 
 
-async def segment_members(env: Env, segment: str) -> list[Recipient]:
+async def segment_members(env: AppEnv, segment: str) -> list[Recipient]:
     """Customers of a segment (all, active, at-risk or a tier name) whom marketing may reach."""
     now = env.clock.now()
     async with env.db.read_session() as session:
@@ -38,18 +38,18 @@ async def segment_members(env: Env, segment: str) -> list[Recipient]:
     ]
 
 
-def customer_text(env: Env, locale: str, text: str) -> str:
+def customer_text(env: AppEnv, locale: str, text: str) -> str:
     """The broadcast as a customer sees it: the merchant's words (escaped) and how to opt out."""
     return env.templates.render(locale, "outreach/broadcast.html", text=text)
 
 
-async def merchant_locale(env: Env, telegram_id: int) -> str:
+async def merchant_locale(env: AppEnv, telegram_id: int) -> str:
     async with env.db.read_session() as session:
         customer = await get_customer(session, telegram_id=telegram_id)
     return customer.locale if customer is not None else env.settings.default_locale
 
 
-async def launch(env: Env, *, broadcast_id: int, chat_id: int, message_id: int) -> int | None:
+async def launch(env: AppEnv, *, broadcast_id: int, chat_id: int, message_id: int) -> int | None:
     """Queue a draft broadcast for its segment once; returns the recipient count (None if not a draft)."""
     now = env.clock.now()
     async with env.db.read_session() as session:
@@ -87,7 +87,7 @@ async def launch(env: Env, *, broadcast_id: int, chat_id: int, message_id: int) 
     return len(members)
 
 
-async def cancel(env: Env, *, broadcast_id: int) -> bool:
+async def cancel(env: AppEnv, *, broadcast_id: int) -> bool:
     """Stop a draft or running broadcast: messages not yet claimed are never sent."""
     async with env.db.session() as session:
         stopped = False
@@ -104,14 +104,14 @@ async def cancel(env: Env, *, broadcast_id: int) -> bool:
     return stopped
 
 
-def progress_keyboard(env: Env, locale: str, broadcast: Broadcast) -> InlineKeyboardMarkup | None:
+def progress_keyboard(env: AppEnv, locale: str, broadcast: Broadcast) -> InlineKeyboardMarkup | None:
     if broadcast.state != BroadcastState.SENDING:
         return None
     label = env.templates.label(locale, BUTTONS, "stop")
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"bc:stop:{broadcast.id}")]])
 
 
-async def refresh(env: Env, broadcast_ids: set[int]) -> None:
+async def refresh(env: AppEnv, broadcast_ids: set[int]) -> None:
     """Finish broadcasts with nothing left to send and edit each one's progress message if it changed."""
     async with env.db.session() as session:
         ids = set(broadcast_ids) | {b.id for b in await outreach.sending_broadcasts(session)}
@@ -137,7 +137,7 @@ async def refresh(env: Env, broadcast_ids: set[int]) -> None:
         await show_progress(env, broadcast, counts)
 
 
-async def show_progress(env: Env, broadcast: Broadcast, counts: dict[str, int]) -> None:
+async def show_progress(env: AppEnv, broadcast: Broadcast, counts: dict[str, int]) -> None:
     if broadcast.chat_id is None or broadcast.message_id is None:
         return
     locale = await merchant_locale(env, broadcast.created_by)

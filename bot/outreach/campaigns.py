@@ -11,8 +11,8 @@ import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.context import AppEnv
 from bot.outreach import rules
-from bot.outreach.dispatcher import Env
 from storage import outbox, outreach
 from storage.models import Campaign, OrderStatus, OutboxState
 from storage.outreach import Recipient
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 WINBACK_STAGES = 3
 
 
-async def birthday_sweep(env: Env) -> int:
+async def birthday_sweep(env: AppEnv) -> int:
     """Queue today's greetings (from the configured local hour) and any missed by recent downtime."""
     settings, now = env.settings, env.clock.now()
     async with env.db.read_session() as session:
@@ -48,7 +48,7 @@ async def birthday_sweep(env: Env) -> int:
     return queued
 
 
-async def _greet(env: Env, person: Recipient, day: date, zone: ZoneInfo) -> bool:
+async def _greet(env: AppEnv, person: Recipient, day: date, zone: ZoneInfo) -> bool:
     settings, now = env.settings, env.clock.now()
     reward = rules.earns_reward(person.birthday_changed_at, day, zone, settings.outreach_birthday_lock_days)
     points = settings.outreach_birthday_points if reward else 0
@@ -79,7 +79,7 @@ async def _greet(env: Env, person: Recipient, day: date, zone: ZoneInfo) -> bool
     return True
 
 
-async def winback_sweep(env: Env) -> int:
+async def winback_sweep(env: AppEnv) -> int:
     """Queue the next win-back stage for every at-risk customer whose previous stage is old enough."""
     settings, now = env.settings, env.clock.now()
     async with env.db.read_session() as session:
@@ -120,7 +120,7 @@ async def winback_sweep(env: Env) -> int:
     return queued
 
 
-async def _winback(env: Env, person: Recipient, lapse: str, stage: int) -> bool:
+async def _winback(env: AppEnv, person: Recipient, lapse: str, stage: int) -> bool:
     settings, now = env.settings, env.clock.now()
     async with env.db.session() as session:
         values: dict = {"name": person.first_name or ""}
@@ -153,7 +153,7 @@ async def _winback(env: Env, person: Recipient, lapse: str, stage: int) -> bool:
     return row_id is not None
 
 
-async def record_conversions(env: Env) -> int:
+async def record_conversions(env: AppEnv) -> int:
     """Stamp messages followed by a purchase (orders that bypass the order listener, e.g. linked later)."""
     now = env.clock.now()
     stamped = 0

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.context import AppEnv
 from bot.outreach import rules
 from bot.outreach.pacing import BULK, retry_seconds
 from bot.settings import Settings
@@ -37,25 +38,6 @@ RETRY_DELAY = timedelta(minutes=1)
 # Rows this process is sending right now. The claim timeout is for claims a crashed process left behind;
 # a live send held up longer than that (429 pauses and retries) must not be claimed and sent a second time.
 SENDING_HERE: set[int] = set()
-
-
-@dataclass(frozen=True)
-class Env:
-    """What the outbox needs from the running application (a BotContext or the Application)."""
-
-    bot: Any
-    db: Any
-    settings: Settings
-    templates: Any
-    clock: Any
-    # Per-application memory (e.g. the last progress text shown for each broadcast).
-    cache: dict
-
-
-def env_of(source: Any) -> Env:
-    data = source.bot_data
-    cache = data.setdefault("outreach_cache", {})
-    return Env(source.bot, data["db"], data["settings"], data["templates"], data["clock"], cache)
 
 
 @dataclass(frozen=True)
@@ -95,7 +77,7 @@ def decide(
 
 
 async def claim_batch(
-    env: Env, *, limit: int = BATCH, ids: list[int] | None = None
+    env: AppEnv, *, limit: int = BATCH, ids: list[int] | None = None
 ) -> tuple[list[Claimed], int]:
     """Claim up to `limit` due rows (only `ids` if given) in one transaction; returns (claimed, looked at)."""
     settings, now = env.settings, env.clock.now()
@@ -146,14 +128,14 @@ async def claim_batch(
     return claimed, len(rows)
 
 
-async def _send(env: Env, chat_id: int, text: str, reply_markup: str | None) -> Message:
+async def _send(env: AppEnv, chat_id: int, text: str, reply_markup: str | None) -> Message:
     markup = InlineKeyboardMarkup.de_json(json.loads(reply_markup), env.bot) if reply_markup else None
     return await env.bot.send_message(
         chat_id, text, parse_mode="HTML", reply_markup=markup, rate_limit_args=BULK
     )
 
 
-async def send_claimed(env: Env, item: Claimed) -> str:
+async def send_claimed(env: AppEnv, item: Claimed) -> str:
     """Send one claimed row and record the outcome; returns the row's new state."""
     SENDING_HERE.add(item.id)
     try:
@@ -162,7 +144,7 @@ async def send_claimed(env: Env, item: Claimed) -> str:
         SENDING_HERE.discard(item.id)
 
 
-async def _send_and_record(env: Env, item: Claimed) -> str:
+async def _send_and_record(env: AppEnv, item: Claimed) -> str:
     now = env.clock.now
     sent_at = retry_at = message_id = outcome = None
     try:
@@ -199,7 +181,7 @@ async def _send_and_record(env: Env, item: Claimed) -> str:
     return state
 
 
-async def _send_all(env: Env, claimed: list[Claimed], should_stop: Any) -> list[tuple[Claimed, str]]:
+async def _send_all(env: AppEnv, claimed: list[Claimed], should_stop: Any) -> list[tuple[Claimed, str]]:
     """Send a batch with a few requests in flight: the pacer sets the rate, and network round trips
     overlap instead of adding up. On shutdown, claims not yet sent are given back."""
     slots = asyncio.Semaphore(IN_FLIGHT)
@@ -215,7 +197,7 @@ async def _send_all(env: Env, claimed: list[Claimed], should_stop: Any) -> list[
     return list(await asyncio.gather(*(one(item) for item in claimed)))
 
 
-async def drain(env: Env, *, on_progress: Any = None, should_stop: Any = None) -> Counter:
+async def drain(env: AppEnv, *, on_progress: Any = None, should_stop: Any = None) -> Counter:
     """Send everything due now; `on_progress(broadcast_ids)` is awaited now and then and at the end.
 
     `should_stop()` is asked between batches, so a shutdown waits for at most one batch.
@@ -239,7 +221,7 @@ async def drain(env: Env, *, on_progress: Any = None, should_stop: Any = None) -
     return tally
 
 
-async def send_queued(env: Env, *, ids: list[int]) -> Counter:
+async def send_queued(env: AppEnv, *, ids: list[int]) -> Counter:
     """Send rows a unit of work has just queued and committed, at once and under the same rules; any the
     process does not get to (a crash, a row another sender holds) are sent by the next drain."""
     claimed, _ = await claim_batch(env, limit=len(ids), ids=ids) if ids else ([], 0)

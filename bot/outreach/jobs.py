@@ -12,9 +12,9 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.context import BotContext
+from bot.context import BotContext, env_of
 from bot.outreach import broadcasts, campaigns
-from bot.outreach.dispatcher import drain, env_of
+from bot.outreach.dispatcher import drain
 
 logger = logging.getLogger(__name__)
 

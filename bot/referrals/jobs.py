@@ -12,9 +12,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application
 
-from bot.context import BotContext
+from bot.context import BotContext, env_of
 from bot.loyalty.purchases import balance
-from bot.outreach.dispatcher import env_of, send_queued
+from bot.outreach.dispatcher import send_queued
 from bot.referrals import rules
 from bot.settings import Settings
 from storage import outbox

@@ -10,7 +10,8 @@ from enum import StrEnum
 
 from telegram.error import TelegramError
 
-from bot.surveys.service import SCALES, Env, in_scale
+from bot.context import AppEnv
+from bot.surveys.service import SCALES, in_scale
 from storage import surveys as store
 from storage.customers import get_customer
 from storage.models import Customer, Survey, SurveyKind
@@ -46,7 +47,7 @@ def is_detractor(kind: str, score: int) -> bool:
 
 
 async def answer(
-    env: Env,
+    env: AppEnv,
     *,
     telegram_id: int,
     survey_id: int,
@@ -95,7 +96,7 @@ async def answer(
 
 
 async def close_reason(
-    env: Env,
+    env: AppEnv,
     *,
     telegram_id: int,
     reason: str | None,
@@ -130,7 +131,7 @@ async def close_reason(
     return survey, customer
 
 
-async def reason_closed(env: Env, *, telegram_id: int, survey_id: int) -> bool:
+async def reason_closed(env: AppEnv, *, telegram_id: int, survey_id: int) -> bool:
     """Whether this customer's survey stopped waiting for its "why?" because its time ran out (a late
     Skip), as opposed to a reason or Skip already received."""
     if survey_id > MAX_ROW_ID:
@@ -148,7 +149,7 @@ async def reason_closed(env: Env, *, telegram_id: int, survey_id: int) -> bool:
 
 
 async def alert_merchants(
-    env: Env, template: str, *, survey: Survey, customer: Customer, reason: str | None = None
+    env: AppEnv, template: str, *, survey: Survey, customer: Customer, reason: str | None = None
 ) -> None:
     """Tell every merchant chat about a detractor; one blocked chat does not stop the others."""
     if survey.score is None or not is_detractor(survey.kind, survey.score):

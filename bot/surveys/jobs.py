@@ -10,9 +10,9 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.context import BotContext
+from bot.context import BotContext, env_of
 from bot.surveys.recovery import recover_sending
-from bot.surveys.service import Outcome, env_of, request_survey
+from bot.surveys.service import Outcome, request_survey
 from storage import surveys as store
 from storage.models import SurveyKind, SurveyTrigger
 

@@ -19,7 +19,7 @@ import logging
 from collections import Counter
 from datetime import timedelta
 
-from bot.surveys.service import Env
+from bot.context import AppEnv
 from storage import surveys as store
 from storage.models import OutboxState
 
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 NOT_DELIVERED = (OutboxState.BLOCKED, OutboxState.FAILED, OutboxState.SKIPPED, OutboxState.CANCELLED)
 
 
-async def recover_sending(env: Env, *, limit: int = 500) -> Counter:
+async def recover_sending(env: AppEnv, *, limit: int = 500) -> Counter:
     """Settle surveys stuck in `sending`; returns how many were marked sent, freed or left to the outbox."""
     now = env.clock.now()
     stale_before = now - timedelta(seconds=env.settings.outreach_claim_timeout_seconds)

@@ -8,7 +8,6 @@ one-tap buttons, and what Telegram's answer means for the customer.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -16,13 +15,10 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import Forbidden, TelegramError
 
-from bot.clock import Clock
-from bot.i18n import Templates
+from bot.context import AppEnv, env_of
 from bot.outreach.dispatcher import send_now
-from bot.settings import Settings
 from storage import surveys as store
 from storage.customers import get_customer_by_id
-from storage.db import Database
 from storage.models import Campaign, Customer, Survey, SurveyKind
 from storage.points import lock_customer
 
@@ -53,29 +49,12 @@ class Outcome(StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
-class Env:
-    """What survey code needs from the running application, whether called from a handler, job or feature."""
-
-    bot: Any
-    db: Database
-    settings: Settings
-    templates: Templates
-    clock: Clock
-
-
-def env_of(source: Any) -> Env:
-    """Accepts a BotContext (handlers, jobs) or the Application itself."""
-    data = source.bot_data
-    return Env(source.bot, data["db"], data["settings"], data["templates"], data["clock"])
-
-
 def in_scale(kind: str, score: int) -> bool:
     low, high = SCALES[kind]
     return low <= score <= high
 
 
-def score_keyboard(env: Env, locale: str, survey: Survey) -> InlineKeyboardMarkup:
+def score_keyboard(env: AppEnv, locale: str, survey: Survey) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
@@ -90,12 +69,12 @@ def score_keyboard(env: Env, locale: str, survey: Survey) -> InlineKeyboardMarku
     )
 
 
-def skip_keyboard(env: Env, locale: str, survey: Survey) -> InlineKeyboardMarkup:
+def skip_keyboard(env: AppEnv, locale: str, survey: Survey) -> InlineKeyboardMarkup:
     label = env.templates.label(locale, "surveys/buttons.html", "skip")
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"{SKIP_PREFIX}:{survey.id}")]])
 
 
-def eligibility(env: Env, customer: Customer | None, last_sent: Any) -> Outcome | None:
+def eligibility(env: AppEnv, customer: Customer | None, last_sent: Any) -> Outcome | None:
     """Why this customer may not get the survey now, or None when they may."""
     if customer is None or customer.telegram_id is None:
         return Outcome.UNKNOWN
@@ -110,7 +89,7 @@ def eligibility(env: Env, customer: Customer | None, last_sent: Any) -> Outcome 
 
 
 async def deliver(
-    env: Env, *, survey: Survey, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup
+    env: AppEnv, *, survey: Survey, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup
 ) -> Message:
     """The one place a survey leaves the bot: through the outreach outbox (recorded once per survey,
     paced with the bulk sends, resent if the bot dies mid-send)."""
@@ -172,7 +151,7 @@ async def request_survey(
     return Outcome.SENT
 
 
-async def _record_failure(env: Env, *, survey_id: int, customer_id: int, unreachable: bool) -> None:
+async def _record_failure(env: AppEnv, *, survey_id: int, customer_id: int, unreachable: bool) -> None:
     async with env.db.session() as session:
         await store.mark_failed(session, survey_id=survey_id)
         if unreachable:
