@@ -14,8 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.outreach_stats import outreach_stats
 from storage.points import points_summary
-from storage.referrals import TopReferrer, referral_counts
-from storage.referrals import top_referrers as referrals_ranked
+from storage.referrals import referral_counts
 
 
 @dataclass(frozen=True)
@@ -63,10 +62,3 @@ async def outreach(session: AsyncSession, *, start: datetime, end: datetime) -> 
 
 # Rendered in this order after the core figures. A feature adds its own provider here (and its templates).
 PROVIDERS: list[Provider] = [points, referrals, outreach]
-
-
-async def top_referrers(
-    session: AsyncSession, *, start: datetime, end: datetime, limit: int
-) -> list[TopReferrer]:
-    """The merchant's top-referrers view: who brought the most new customers in the period."""
-    return await referrals_ranked(session, start=start, end=end, limit=limit)

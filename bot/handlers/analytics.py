@@ -8,12 +8,13 @@ import gzip
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.analytics import charts, providers, views
+from bot.analytics import charts, views
 from bot.analytics.periods import BadPeriod, parse_period, today_in
 from bot.analytics.render import render_stats
 from bot.context import BotContext
 from bot.merchants import merchant_only
 from bot.replies import reply, user_locale
+from storage.referrals import top_referrers
 
 CUSTOMER_COMMANDS: tuple[str, ...] = ()
 MERCHANT_COMMANDS = ("stats", "cohort", "export")
@@ -76,7 +77,7 @@ async def show_top_referrers(update: Update, context: BotContext, period_text: s
         return
     start, end = period.bounds(settings.timezone)
     async with context.db.read_session() as session:
-        rows = await providers.top_referrers(session, start=start, end=end, limit=TOP_REFERRERS)
+        rows = await top_referrers(session, start=start, end=end, limit=TOP_REFERRERS)
     await reply(
         update,
         context,
