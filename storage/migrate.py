@@ -1,19 +1,24 @@
-"""Apply Alembic migrations from code (CLI `migrate`, bot start-up, tests)."""
+"""Apply Alembic migrations from code (CLI `migrate`, start-up, tests) and write new ones (`db revision`)."""
 
 from __future__ import annotations
 
+import re
+import tempfile
+from importlib import resources
 from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table)
 from storage.db import Database
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Inside the package (package data in pyproject.toml), so an installed bot migrates from any directory.
+MIGRATIONS_DIR = Path(str(resources.files("storage.migrations")))
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -24,16 +29,41 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    """The one head of the migration history (tests keep it one; `get_current_head` raises otherwise)."""
+    head = script_directory().get_current_head()
+    assert head is not None, "the migration history is empty"
+    return head
+
+
+def known_revisions() -> set[str]:
+    return {script.revision for script in script_directory().walk_revisions()}
+
+
 async def upgrade_to_head(db: Database) -> None:
-    """Bring the schema up to date. Feature branches may add parallel heads; all are applied."""
+    """Bring the schema up to date: every database, at any earlier revision, ends at the one head."""
     config = alembic_config(db.url)
 
     def _upgrade(connection) -> None:
         config.attributes["connection"] = connection
-        command.upgrade(config, "heads")
+        command.upgrade(config, "head")
 
     async with db.engine.begin() as connection:
         await connection.run_sync(_upgrade)
+
+
+async def current_revisions(db: Database) -> set[str]:
+    """The revisions recorded in the database's alembic_version table (empty for a new database)."""
+
+    def _read(connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(_read)
 
 
 async def schema_drift(db: Database) -> list:
@@ -45,3 +75,33 @@ async def schema_drift(db: Database) -> list:
 
     async with db.engine.connect() as connection:
         return await connection.run_sync(_compare)
+
+
+def next_revision_id() -> str:
+    """The project numbers revisions 0100, 0200, …: the next free hundred after the highest one."""
+    numbers = [int(rev) for rev in known_revisions() if re.fullmatch(r"\d{4}", rev)]
+    return f"{(max(numbers, default=0) // 100 + 1) * 100:04d}"
+
+
+async def write_revision(message: str, *, autogenerate: bool = True) -> Path:
+    """Write a new migration file after the head. With autogenerate, Alembic compares the models with a
+    scratch SQLite database migrated to head, so a contributor needs no database of their own."""
+    with tempfile.TemporaryDirectory() as scratch:
+        db = Database(f"sqlite+aiosqlite:///{scratch}/revision.db")
+        try:
+            await upgrade_to_head(db)
+            config = alembic_config(db.url)
+
+            def _revision(connection) -> object:
+                config.attributes["connection"] = connection
+                return command.revision(
+                    config, message=message, autogenerate=autogenerate, rev_id=next_revision_id()
+                )
+
+            async with db.engine.begin() as connection:
+                script = await connection.run_sync(_revision)
+        finally:
+            await db.dispose()
+    if not isinstance(script, Script):  # a list only for multiple heads, which the tests rule out
+        raise RuntimeError(f"alembic wrote no single revision: {script!r}")
+    return Path(script.path)
