@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from bot import resources
 
 Locale = Literal["en", "ar"]
 LOCALES: tuple[str, ...] = ("en", "ar")
@@ -106,7 +106,8 @@ class Settings(BaseSettings):
 
     # --- faq ---
     # The FAQ file that seeds the FAQ on first run (later edits live in the database; see docs/faq.md).
-    faq_file: Path = PROJECT_ROOT / "data" / "faq.yaml"
+    # Default: the sample shipped inside the package (bot/data/faq.yaml once installed).
+    faq_file: Path = Field(default_factory=resources.sample_faq_file)
     # Free text scoring at least this (0-100) against an entry's question or phrasings gets its answer.
     faq_match_threshold: int = Field(default=70, ge=1, le=100)
     # When the two best entries score within this many points of each other, both are offered as buttons.
@@ -168,7 +169,8 @@ class Settings(BaseSettings):
     # Months shown by /cohort (cohorts and months since first order) and by the /stats chart trend.
     analytics_months: int = Field(default=12, ge=2, le=36)
 
-    templates_dir: Path = PROJECT_ROOT / "templates"
+    # Message templates; default: the ones shipped inside the package. A shop may point at its own copy.
+    templates_dir: Path = Field(default_factory=resources.templates_dir)
     log_level: str = "INFO"
 
     @field_validator("merchant_ids", mode="before")

@@ -21,6 +21,8 @@ from tests.fakes.bot_api import FakeBotApi, FakeRequest
 from tests.fakes.updates import TgUser
 from tests.harness import FakeClock, Harness
 
+# The checkout under test (subprocess tests run `python -m bot` from it).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_TOKEN = "123456:TEST-TOKEN"
 MERCHANT = TgUser(id=900001, first_name="Mona", language_code="en")

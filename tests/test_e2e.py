@@ -13,8 +13,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 import pytest
 
-from bot.settings import PROJECT_ROOT
-from tests.conftest import MERCHANT, TEST_TOKEN
+from tests.conftest import MERCHANT, PROJECT_ROOT, TEST_TOKEN
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.bot_api_server import FakeBotApiServer

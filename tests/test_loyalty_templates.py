@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.handlers import loyalty, loyalty_award
 from bot.i18n import Templates
-from bot.settings import PROJECT_ROOT
+from bot.resources import templates_dir
 
-TEMPLATES = Templates(PROJECT_ROOT / "templates")
+TEMPLATES = Templates(templates_dir())
 
 
 def test_every_loyalty_command_has_a_menu_description_in_both_languages():

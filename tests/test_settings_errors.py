@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, SettingsError, load_settings
-from tests.conftest import PG_URL, TEST_TOKEN
+from bot.settings import SettingsError, load_settings
+from tests.conftest import PG_URL, PROJECT_ROOT, TEST_TOKEN
 from tests.fakes.bot_api import ApiError, FakeBotApi
 from tests.fakes.bot_api_server import FakeBotApiServer
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.i18n import Templates, isolate, normalize_locale
-from bot.settings import PROJECT_ROOT
+from bot.resources import templates_dir
 
-TEMPLATES = Templates(PROJECT_ROOT / "templates", globals_={"shop_name": "Shop", "currency": "USD"})
+TEMPLATES = Templates(templates_dir(), globals_={"shop_name": "Shop", "currency": "USD"})
 
 
 def test_every_template_exists_in_both_locales():
@@ -20,7 +20,7 @@ def test_every_template_exists_in_both_locales():
 MACRO_FILES = sorted(
     name
     for name in TEMPLATES.template_names("en")
-    if "{% macro" in (PROJECT_ROOT / "templates" / "en" / name).read_text(encoding="utf-8")
+    if "{% macro" in (templates_dir() / "en" / name).read_text(encoding="utf-8")
 )
 
 
@@ -31,7 +31,7 @@ def test_both_locales_define_the_same_macros(name):
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES.template_names("ar")))
 def test_arabic_templates_are_written_in_arabic(name):
-    source = (PROJECT_ROOT / "templates" / "ar" / name).read_text(encoding="utf-8")
+    source = (templates_dir() / "ar" / name).read_text(encoding="utf-8")
     assert any("\u0600" <= char <= "\u06ff" for char in source), f"ar/{name} has no Arabic text"
 
 
