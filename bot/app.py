@@ -44,7 +44,7 @@ from bot.surveys import jobs as survey_jobs
 from bot.text_router import TextRouter
 from bot.web import WebServer, build_web_app
 from storage.db import Database
-from storage.migrate import upgrade_to_head
+from storage.migrate import current_revisions, head_revision, upgrade_to_head
 from storage.rollups import set_rollup_timezone
 
 logger = logging.getLogger(__name__)
@@ -147,7 +147,12 @@ async def _post_init(application: Application) -> None:
     db = data["injected_db"] or Database(settings.database_url)
     data["db"] = db
     if data["migrate"]:
+        before = await current_revisions(db)
         await upgrade_to_head(db)
+        if before != {head_revision()}:
+            logger.info(
+                "Database upgraded from %s to %s", ", ".join(sorted(before)) or "nothing", head_revision()
+            )
     try:
         await publish_menus(application, settings, data["templates"])
     except Exception:  # menus are cosmetic; a Telegram hiccup must not keep the bot from starting

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, check_run_settings, load_settings
 
 EXIT_BAD_SETTINGS = 2
@@ -56,14 +56,19 @@ async def database_problem(settings: Settings) -> str | None:
 
 async def migrate(settings: Settings) -> None:
     from storage.db import Database
-    from storage.migrate import upgrade_to_head
+    from storage.migrate import current_revisions, head_revision, upgrade_to_head
 
     db = Database(settings.database_url)
     try:
+        before = await current_revisions(db)
         await upgrade_to_head(db)
     finally:
         await db.dispose()
-    print("database is up to date")
+    head = head_revision()
+    if before == {head}:
+        print(f"database is up to date (revision {head})")
+    else:
+        print(f"database upgraded from {', '.join(sorted(before)) or 'nothing'} to {head}: it is up to date")
 
 
 async def write_revision(message: str, *, empty: bool) -> None:
@@ -89,12 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from storage.rollups import set_rollup_timezone
 
         set_rollup_timezone(settings.timezone)  # order imports keep the analytics rollups in local days
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        # httpx logs every Bot API call at INFO, token included in the URL.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        configure_logging(settings.log_level, settings.log_format)
         if args.command == "run":
             from telegram.error import InvalidToken, NetworkError
 

@@ -42,14 +42,25 @@ async def serve(settings: Settings, *, webhook: bool) -> None:
         logger.info("Bot @%s is running (%s)", application.bot.username, "webhook" if webhook else "polling")
         await stop.wait()
     finally:
-        logger.info("Stopping")
-        if application.updater.running:
-            await application.updater.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
-        if application.post_shutdown is not None:
-            await application.post_shutdown(application)
+        await stop(application)
+
+
+async def stop(application: Application) -> None:
+    """Stop receiving updates, let running jobs and pending updates finish, then release resources."""
+    logger.info("Stopping")
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.job_queue is not None and application.job_queue.scheduler.running:
+        # No new job runs from here on. Application.stop waits for the running ones, but a job falling due
+        # meanwhile (the outbox check runs every few seconds) would start and then be cancelled by the
+        # scheduler's shutdown, which APScheduler logs as an ERROR with a CancelledError traceback.
+        # What a paused sweep would have done, the next start's sweep does (they are idempotent).
+        application.job_queue.scheduler.pause()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)
 
 
 async def _post_init(application: Application) -> None:

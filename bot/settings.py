@@ -172,6 +172,8 @@ class Settings(BaseSettings):
     # Message templates; default: the ones shipped inside the package. A shop may point at its own copy.
     templates_dir: Path = Field(default_factory=resources.templates_dir)
     log_level: str = "INFO"
+    # "text" (one readable line per record) or "json" (one JSON object per line, for log collectors).
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("merchant_ids", mode="before")
     @classmethod
