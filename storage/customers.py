@@ -109,12 +109,6 @@ async def set_reachable(session: AsyncSession, *, telegram_id: int, reachable: b
     return result.rowcount == 1
 
 
-async def touch_customer(session: AsyncSession, *, telegram_id: int) -> None:
-    await session.execute(
-        update(Customer).where(Customer.telegram_id == telegram_id).values(last_seen_at=utcnow())
-    )
-
-
 async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
     """Erase personal data but keep the anonymous row, so shop-wide figures stay correct."""
     customer = await get_customer(session, telegram_id=telegram_id)

@@ -39,12 +39,6 @@ async def open_handoff_of(session: AsyncSession, *, customer_id: int) -> Handoff
     return result.first()
 
 
-async def lock_handoff(session: AsyncSession, *, handoff_id: int) -> Handoff | None:
-    """The conversation, locked against a concurrent close (row lock on PostgreSQL; SQLite's write lock)."""
-    result = await session.exec(select(Handoff).where(Handoff.id == handoff_id).with_for_update())
-    return result.first()
-
-
 async def touch_handoff(session: AsyncSession, *, handoff_id: int, now: datetime) -> None:
     await session.execute(update(Handoff).where(Handoff.id == handoff_id).values(last_activity_at=now))
 

@@ -180,10 +180,6 @@ async def finish(
     return result.rowcount == 1
 
 
-async def get_message(session: AsyncSession, *, message_id: int) -> OutboxMessage | None:
-    return await session.get(OutboxMessage, message_id)
-
-
 async def cancel_open(session: AsyncSession, *, customer_id: int, campaign: str, outcome: str) -> int:
     """Cancel a customer's pending messages of one campaign (a purchase stops the win-back)."""
     result = await session.execute(

@@ -30,10 +30,6 @@ def set_rollup_timezone(zone: tzinfo) -> None:
     _timezone = zone
 
 
-def rollup_timezone() -> tzinfo:
-    return _timezone
-
-
 def local_day(moment: datetime, zone: tzinfo | None = None) -> int:
     return moment.astimezone(zone or _timezone).date().toordinal()
 

@@ -237,10 +237,6 @@ async def contactable_customer_ids(session: AsyncSession) -> list[int]:
     )
 
 
-async def get_response(session: AsyncSession, *, survey_id: int) -> SurveyResponse | None:
-    return (await session.exec(select(SurveyResponse).where(SurveyResponse.survey_id == survey_id))).first()
-
-
 async def stuck_sending(
     session: AsyncSession, *, limit: int
 ) -> list[tuple[Survey, OutboxMessage | None, int | None]]:
