@@ -8,6 +8,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table)
@@ -22,6 +23,22 @@ def alembic_config(url: str | None = None) -> Config:
     if url:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def script_directory() -> ScriptDirectory:
+    """The migrations this code ships, as Alembic reads them from storage/migrations/versions."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision id this code knows (a database at any of them can be upgraded to head)."""
+    return frozenset(script.revision for script in script_directory().walk_revisions())
+
+
+def head_revisions() -> frozenset[str]:
+    """The revision(s) a fully migrated database is at: one head, or several while feature heads await
+    a merge migration."""
+    return frozenset(script_directory().get_heads())
 
 
 async def upgrade_to_head(db: Database) -> None:
