@@ -252,7 +252,10 @@ def _open_backup(path: Path) -> tuple[sqlite3.Connection, CheckedBackup]:
         raise BackupRefused(f"cannot open {path}: {error}") from None
     try:
         connection.execute("BEGIN")  # what is checked is what gets copied
-        problem = _integrity_problem(connection)
+        try:
+            problem = _integrity_problem(connection)
+        except sqlite3.DatabaseError as error:  # too damaged for the check to finish
+            problem = str(error)
         if problem is not None:
             raise BackupRefused(f"{path} failed SQLite's integrity check: {problem}")
         revisions = _revisions(connection)
