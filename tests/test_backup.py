@@ -436,3 +436,15 @@ def test_postgresql_gets_the_pg_dump_commands_and_exit_2(tmp_path, capsys, monke
     assert len(err) == 1 and tool in err[0]
     assert "URL=postgresql://shop:***@db.internal:5432/shop" in err[0] and "s3cret" not in err[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_restore_onto_a_new_machine_creates_the_database(live, tmp_path, capsys, monkeypatch):
+    asyncio.run(add_customers(live, range(1, 4)))
+    backup = tmp_path / "b.db"
+    assert cli(capsys, "backup", str(backup))[0] == 0
+    fresh = tmp_path / "new-host" / "engagement.db"
+    fresh.parent.mkdir()
+    monkeypatch.setenv("DATABASE_URL", url(fresh))
+    code, _, err = cli(capsys, "restore", str(backup), "--yes")
+    assert (code, err) == (0, [])
+    assert dump(fresh) == dump(backup)
