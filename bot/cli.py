@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run|migrate` (features add more subcommands here)."""
+"""Command line: `python -m bot run|migrate|backup|restore` (features add more subcommands here)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revision.add_argument("-m", "--message", required=True, help="what the migration changes")
     revision.add_argument("--empty", action="store_true", help="an empty migration to fill in by hand")
+    backup = commands.add_parser("backup", help="copy the SQLite database to FILE while the bot runs")
+    backup.add_argument("file", help="where to write the copy (a new file)")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    restore = commands.add_parser("restore", help="check a backup FILE and put it back into the database")
+    restore.add_argument("file", help="a file written by `backup`")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -87,6 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "run":
             check_run_settings(settings, webhook=args.webhook)
+        if args.command in ("backup", "restore"):
+            # They open the SQLite file themselves: backup must not create a missing database.
+            from bot import backup_cli
+
+            if args.command == "backup":
+                return backup_cli.backup_command(settings, args.file, force=args.force)
+            return backup_cli.restore_command(settings, args.file, yes=args.yes)
         problem = asyncio.run(database_problem(settings))
         if problem is not None:
             print(f"error: cannot open the database at DATABASE_URL: {problem}", file=sys.stderr)

@@ -30,18 +30,25 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def script_directory() -> ScriptDirectory:
+    """The migrations this code ships, as Alembic reads them from storage/migrations/versions."""
     return ScriptDirectory.from_config(alembic_config())
 
 
+def known_revisions() -> frozenset[str]:
+    """Every revision id this code knows (a database at any of them can be upgraded to head)."""
+    return frozenset(script.revision for script in script_directory().walk_revisions())
+
+
+def head_revisions() -> frozenset[str]:
+    """The revisions a fully migrated database is at: the one head (tests/test_migrations.py keeps it one)."""
+    return frozenset(script_directory().get_heads())
+
+
 def head_revision() -> str:
-    """The one head of the migration history (tests keep it one; `get_current_head` raises otherwise)."""
+    """The one head of the migration history (`get_current_head` raises if there were several)."""
     head = script_directory().get_current_head()
     assert head is not None, "the migration history is empty"
     return head
-
-
-def known_revisions() -> set[str]:
-    return {script.revision for script in script_directory().walk_revisions()}
 
 
 async def upgrade_to_head(db: Database) -> None:
