@@ -38,5 +38,7 @@ if context.is_offline_mode():
         context.run_migrations()
 elif (connection := config.attributes.get("connection")) is not None:
     run_on_connection(connection)
+elif (url := config.get_main_option("sqlalchemy.url")) is not None:
+    asyncio.run(run_with_own_engine(url))
 else:
-    asyncio.run(run_with_own_engine(config.get_main_option("sqlalchemy.url")))
+    raise RuntimeError("alembic: no connection handed over and no sqlalchemy.url configured")
