@@ -20,6 +20,9 @@ async def serve(settings: Settings, *, webhook: bool) -> None:
     """Start the application, receive updates until a stop signal, then shut down cleanly."""
     check_run_settings(settings, webhook=webhook)
     application = build_application(settings)
+    updater = application.updater
+    if updater is None:  # build_application keeps PTB's default Updater; PTB types it optional
+        raise RuntimeError("the application has no Updater")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -37,14 +40,14 @@ async def serve(settings: Settings, *, webhook: bool) -> None:
         else:
             # A leftover webhook would make getUpdates fail with a conflict.
             await application.bot.delete_webhook()
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await application.start()
         logger.info("Bot @%s is running (%s)", application.bot.username, "webhook" if webhook else "polling")
         await stop.wait()
     finally:
         logger.info("Stopping")
-        if application.updater.running:
-            await application.updater.stop()
+        if updater.running:
+            await updater.stop()
         if application.running:
             await application.stop()
         await application.shutdown()

@@ -6,7 +6,7 @@ import logging
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -311,8 +311,11 @@ def describe_validation_error(error: ValidationError) -> str:
     return f"setting {name} is invalid: {message}"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings, raising SettingsError with a one-line explanation on bad input."""
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, raising SettingsError with a one-line explanation on bad input.
+
+    `overrides` are raw setting values of any type: pydantic validates and converts them.
+    """
     try:
         return Settings(**overrides)
     except ValidationError as error:

@@ -92,7 +92,9 @@ async def reserve_survey(
     return await session.get(Survey, survey_id)
 
 
-async def mark_sent(session: AsyncSession, *, survey_id: int, chat_id: int, message_id: int) -> None:
+async def mark_sent(
+    session: AsyncSession, *, survey_id: int, chat_id: int | None, message_id: int | None
+) -> None:
     await session.execute(
         update(Survey)
         .where(col(Survey.id) == survey_id, col(Survey.state) == SurveyState.SENDING)

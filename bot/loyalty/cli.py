@@ -19,7 +19,8 @@ async def import_orders_command(settings: Settings, file: str, *, notify: bool =
     from storage.db import Database
     from storage.migrate import upgrade_to_head
 
-    if notify and (settings.bot_token is None or not settings.bot_token.get_secret_value()):
+    token = settings.bot_token.get_secret_value() if settings.bot_token is not None else ""
+    if notify and not token:
         raise SettingsError("setting BOT_TOKEN is missing: --notify sends the messages through the bot")
     db = Database(settings.database_url)
     bot = None
@@ -39,7 +40,7 @@ async def import_orders_command(settings: Settings, file: str, *, notify: bool =
                 overall_max_rate=settings.outreach_rate, overall_time_period=1, max_retries=NOTIFY_RETRIES
             )
             bot = ExtBot(
-                settings.bot_token.get_secret_value(),
+                token,
                 base_url=f"{settings.telegram_api_url}/bot",
                 rate_limiter=limiter,
             )

@@ -18,6 +18,7 @@ from storage import loyalty as store
 from storage.models import Customer, Order, OrderStatus
 from storage.orders import record_order, refund_order
 from storage.points import add_points, lock_customer, points_balance, welcomed_before
+from storage.typed import saved_id
 
 MAX_FUTURE = timedelta(days=1)  # clock skew allowance for order dates
 
@@ -207,7 +208,7 @@ async def reverse_order(
         return ReversalOutcome(order, changed, order.customer_id if order else None, 0)
     customer_id = order.customer_id
     await lock_customer(session, customer_id=customer_id)
-    entries = await store.order_points(session, order_id=order.id)
+    entries = await store.order_points(session, order_id=saved_id(order))
     earned = sum(entry.delta for entry in entries if entry.delta > 0)
     already = -sum(entry.delta for entry in entries if entry.kind == "reverse")  # partial refunds
     current = await balance(session, settings=settings, customer_id=customer_id, now=now)
