@@ -1,4 +1,8 @@
-"""Command line: `python -m bot run|migrate` (features add more subcommands here)."""
+"""Command line: `python -m bot run|migrate` (features add more subcommands here).
+
+Each subcommand imports what it needs when it runs (noqa: PLC0415 below), so `--help`, a usage error or a
+settings error answers without loading SQLAlchemy, Alembic or the Telegram client.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def database_problem(settings: Settings) -> str | None:
     """Why the configured database cannot be opened (wrong host, name, password, path), or None."""
-    from storage.db import Database
+    from storage.db import Database  # noqa: PLC0415  (loaded once settings are valid)
 
     db = Database(settings.database_url)
     try:
@@ -48,8 +52,8 @@ async def database_problem(settings: Settings) -> str | None:
 
 
 async def migrate(settings: Settings) -> None:
-    from storage.db import Database
-    from storage.migrate import upgrade_to_head
+    from storage.db import Database  # noqa: PLC0415  (loaded once settings are valid)
+    from storage.migrate import upgrade_to_head  # noqa: PLC0415  (Alembic, only for migrating)
 
     db = Database(settings.database_url)
     try:
@@ -69,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem is not None:
             print(f"error: cannot open the database at DATABASE_URL: {problem}", file=sys.stderr)
             return EXIT_NO_DATABASE
-        from storage.rollups import set_rollup_timezone
+        from storage.rollups import set_rollup_timezone  # noqa: PLC0415  (loaded once settings are valid)
 
         set_rollup_timezone(settings.timezone)  # order imports keep the analytics rollups in local days
         logging.basicConfig(
@@ -79,9 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         if args.command == "run":
-            from telegram.error import InvalidToken, NetworkError
+            from telegram.error import InvalidToken, NetworkError  # noqa: PLC0415  (Telegram client, only for run)
 
-            from bot.runner import serve
+            from bot.runner import serve  # noqa: PLC0415  (the whole bot, only for run)
 
             try:
                 asyncio.run(serve(settings, webhook=args.webhook))
@@ -95,15 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "migrate":
             asyncio.run(migrate(settings))
         elif args.command == "import-orders":
-            from bot.loyalty.cli import import_orders_command
+            from bot.loyalty.cli import import_orders_command  # noqa: PLC0415  (subcommand, loaded to run)
 
             return asyncio.run(import_orders_command(settings, args.file, notify=args.notify))
         elif args.command == "faq-import":
-            from bot.faq.cli import import_faq_command
+            from bot.faq.cli import import_faq_command  # noqa: PLC0415  (subcommand, loaded to run)
 
             return asyncio.run(import_faq_command(settings, args.file))
         elif args.command in ("stats", "rebuild-rollups"):
-            from bot.analytics import cli as analytics_cli
+            from bot.analytics import cli as analytics_cli  # noqa: PLC0415  (subcommand, loaded to run)
 
             if args.command == "stats":
                 return asyncio.run(analytics_cli.stats_command(settings, args.period, as_json=args.json))

@@ -64,7 +64,8 @@ async def ensure_customer(
     )
     created = rowcount(await session.execute(statement)) == 1
     customer = await get_customer(session, telegram_id=profile.telegram_id)
-    assert customer is not None
+    if customer is None:  # just inserted, or already there
+        raise RuntimeError(f"customer {profile.telegram_id} missing after its upsert")
     return customer, created
 
 

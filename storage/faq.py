@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, update
 from sqlalchemy import select as sa_select  # sqlmodel.select is typed for at most four columns
@@ -182,6 +182,4 @@ async def gap_summary(session: AsyncSession, *, since: datetime, limit: int) -> 
 
 def _aware(value: datetime) -> datetime:
     # func.max() bypasses the column type, so the value comes back as the naive UTC that is stored.
-    from datetime import UTC
-
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value

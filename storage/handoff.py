@@ -31,7 +31,8 @@ async def open_handoff(session: AsyncSession, *, customer_id: int, now: datetime
     )
     created = rowcount(await session.execute(statement)) == 1
     handoff = await open_handoff_of(session, customer_id=customer_id)
-    assert handoff is not None
+    if handoff is None:  # just inserted, or already open
+        raise RuntimeError(f"customer {customer_id}'s open conversation missing after its upsert")
     return handoff, created
 
 

@@ -52,7 +52,8 @@ async def ensure_member_code(session: AsyncSession, *, customer: Customer) -> st
         .values(member_code=code)
     )
     await session.refresh(customer)
-    assert customer.member_code is not None
+    if customer.member_code is None:  # set just above, unless it already had one
+        raise RuntimeError(f"customer {customer.id} has no member code after setting one")
     return customer.member_code
 
 

@@ -55,7 +55,8 @@ async def record_order(
     )
     created = rowcount(await session.execute(statement)) == 1
     order = await get_order(session, external_id=external_id)
-    assert order is not None
+    if order is None:  # just inserted, or already there
+        raise RuntimeError(f"order {external_id!r} missing after its upsert")
     if created and order.customer_id is not None:  # analytics rollups change with the order, atomically
         await refresh_customer(session, customer_id=order.customer_id)
     return order, created

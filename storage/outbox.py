@@ -13,7 +13,7 @@ from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Customer, Order, OrderStatus, OutboxMessage, OutboxState
+from storage.models import Customer, CustomerOutreach, Order, OrderStatus, OutboxMessage, OutboxState
 from storage.models.outreach import MARKETING
 from storage.typed import non_null, rowcount, table_of
 from storage.types import utcnow
@@ -228,8 +228,6 @@ async def paid_orders_since(session: AsyncSession, *, since: datetime) -> list[t
 
 async def forget_outreach(session: AsyncSession, *, customer_id: int) -> None:
     """/forgetme: drop unsent messages and erase the text of sent ones (anonymous counts stay)."""
-    from storage.models import CustomerOutreach
-
     await session.execute(
         delete(OutboxMessage).where(
             col(OutboxMessage.customer_id) == customer_id,

@@ -185,7 +185,7 @@ async def ingest_order(
                 await session.refresh(customer)  # the update above bypassed the identity map
                 await link_customer(session, settings=settings, customer=customer)
     # Imported here: the listeners import this module for its outcome types.
-    from bot import purchase_listeners
+    from bot import purchase_listeners  # noqa: PLC0415  (import cycle)
 
     for listener in purchase_listeners.ORDER_LISTENERS:
         await listener(session, outcome)
@@ -225,7 +225,7 @@ async def reverse_order(
             note=order.external_id[:255],
         )
     outcome = ReversalOutcome(order, True, customer_id, taken)
-    from bot import purchase_listeners
+    from bot import purchase_listeners  # noqa: PLC0415  (import cycle: the listeners import this module)
 
     for listener in purchase_listeners.REVERSAL_LISTENERS:
         await listener(session, outcome)
@@ -249,7 +249,8 @@ async def welcome_customer(
     session: AsyncSession, *, settings: Settings, now: datetime, customer: Customer
 ) -> tuple[int, list[OrderOutcome]]:
     """On joining: member code, the welcome bonus once, and any orders waiting for them."""
-    assert customer.id is not None
+    if customer.id is None:
+        raise ValueError("welcome_customer needs a stored customer")
     await store.ensure_member_code(session, customer=customer)
     bonus = settings.loyalty_welcome_bonus
     if customer.telegram_id is not None and await welcomed_before(session, telegram_id=customer.telegram_id):
