@@ -46,7 +46,7 @@ KEYS = ("customers_total", "new_customers", "active_start", "active_end", "lost_
 
 def generate(customers: int, orders: int, seed: int = 7):
     """Customers join over two years and order at their own pace until they drift away."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (reproducible synthetic data, not security)
     first = LAST_DAY - timedelta(days=SPAN_DAYS)
     start = [rng.randrange(SPAN_DAYS) for _ in range(customers)]
     weights = [rng.paretovariate(1.5) for _ in range(customers)]

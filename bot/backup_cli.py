@@ -107,7 +107,7 @@ def restore_command(settings: Settings, file: str, *, yes: bool, stdin: TextIO |
             return EXIT_REFUSED
         now = asyncio.run(store.database_summary(url))
         backup = checked.summary
-        saved = datetime.fromtimestamp(backup.path.stat().st_mtime).isoformat(" ", "minutes")
+        saved = datetime.fromtimestamp(backup.path.stat().st_mtime).astimezone().isoformat(" ", "minutes")
         prompt = (
             f"Backup {backup.path} (saved {saved}): {describe(backup, current=checked.current)}\n"
             f"Database {live}: {describe(now) if now else 'does not exist yet'}\n"

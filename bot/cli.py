@@ -1,4 +1,8 @@
-"""Command line: `python -m bot run|migrate|backup|restore` (features add more subcommands here)."""
+"""Command line: `python -m bot run|migrate|backup|restore|db …` (features add more subcommands here).
+
+Each subcommand imports what it needs when it runs (noqa: PLC0415 below), so `--help`, a usage error or a
+settings error answers without loading SQLAlchemy, Alembic or the Telegram client.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def database_problem(settings: Settings) -> str | None:
     """Why the configured database cannot be opened (wrong host, name, password, path), or None."""
-    from storage.db import Database
+    from storage.db import Database  # noqa: PLC0415  (loaded once settings are valid)
 
     db = Database(settings.database_url)
     try:
@@ -61,8 +65,12 @@ async def database_problem(settings: Settings) -> str | None:
 
 
 async def migrate(settings: Settings) -> None:
-    from storage.db import Database
-    from storage.migrate import current_revisions, head_revision, upgrade_to_head
+    from storage.db import Database  # noqa: PLC0415  (loaded once settings are valid)
+    from storage.migrate import (  # noqa: PLC0415  (Alembic, only for migrating)
+        current_revisions,
+        head_revision,
+        upgrade_to_head,
+    )
 
     db = Database(settings.database_url)
     try:
@@ -78,7 +86,7 @@ async def migrate(settings: Settings) -> None:
 
 
 async def write_revision(message: str, *, empty: bool) -> None:
-    from storage.migrate import write_revision
+    from storage.migrate import write_revision  # noqa: PLC0415  (Alembic, only for this subcommand)
 
     path = await write_revision(message, autogenerate=not empty)
     print(f"wrote {path}")
@@ -95,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_run_settings(settings, webhook=args.webhook)
         if args.command in ("backup", "restore"):
             # They open the SQLite file themselves: backup must not create a missing database.
-            from bot import backup_cli
+            from bot import backup_cli  # noqa: PLC0415  (subcommand, loaded to run)
 
             if args.command == "backup":
                 return backup_cli.backup_command(settings, args.file, force=args.force)
@@ -104,14 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem is not None:
             print(f"error: cannot open the database at DATABASE_URL: {problem}", file=sys.stderr)
             return EXIT_NO_DATABASE
-        from storage.rollups import set_rollup_timezone
+        from storage.rollups import set_rollup_timezone  # noqa: PLC0415  (loaded once settings are valid)
 
         set_rollup_timezone(settings.timezone)  # order imports keep the analytics rollups in local days
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "run":
-            from telegram.error import InvalidToken, NetworkError
+            from telegram.error import InvalidToken, NetworkError  # noqa: PLC0415  (Telegram client, only for run)
 
-            from bot.runner import serve
+            from bot.runner import serve  # noqa: PLC0415  (the whole bot, only for run)
 
             try:
                 asyncio.run(serve(settings, webhook=args.webhook))
@@ -125,15 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "migrate":
             asyncio.run(migrate(settings))
         elif args.command == "import-orders":
-            from bot.loyalty.cli import import_orders_command
+            from bot.loyalty.cli import import_orders_command  # noqa: PLC0415  (subcommand, loaded to run)
 
             return asyncio.run(import_orders_command(settings, args.file, notify=args.notify))
         elif args.command == "faq-import":
-            from bot.faq.cli import import_faq_command
+            from bot.faq.cli import import_faq_command  # noqa: PLC0415  (subcommand, loaded to run)
 
             return asyncio.run(import_faq_command(settings, args.file))
         elif args.command in ("stats", "rebuild-rollups"):
-            from bot.analytics import cli as analytics_cli
+            from bot.analytics import cli as analytics_cli  # noqa: PLC0415  (subcommand, loaded to run)
 
             if args.command == "stats":
                 return asyncio.run(analytics_cli.stats_command(settings, args.period, as_json=args.json))

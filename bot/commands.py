@@ -47,11 +47,11 @@ async def publish_menus(application: Application, settings: Settings, templates:
     for merchant_id in settings.merchant_ids:
         try:
             # A chat-scoped menu hides the per-language default menus, so it needs its own languages.
-            for locale in (None, *LOCALES):
+            for language in (None, *LOCALES):
                 await bot.set_my_commands(
-                    menu(templates, locale or settings.default_locale, customer + merchant_only),
+                    menu(templates, language or settings.default_locale, customer + merchant_only),
                     scope=BotCommandScopeChat(merchant_id),
-                    language_code=locale,
+                    language_code=language,
                 )
         except TelegramError as error:
             logger.warning("Could not set the merchant menu for %s: %s", merchant_id, error)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from telegram.ext import CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -53,3 +53,10 @@ def env_of(source: Any) -> AppEnv:
     data = source.bot_data
     cache = data.setdefault("service_cache", {})
     return AppEnv(source.bot, data["db"], data["settings"], data["templates"], data["clock"], cache)
+
+
+def job_queue_of(application: Application) -> JobQueue:
+    """The application's JobQueue; PTB types it optional because it needs the `job-queue` extra we install."""
+    if application.job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+    return application.job_queue

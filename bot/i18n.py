@@ -7,6 +7,7 @@ them as plain text.
 
 from __future__ import annotations
 
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ FSI, PDI = "\u2068", "\u2069"
 
 def isolate(value: Any) -> Markup:
     """Escape a value and wrap it in Unicode bidi isolates (safe in both directions)."""
-    return Markup(f"{FSI}{escape(value)}{PDI}")
+    return Markup(f"{FSI}{escape(value)}{PDI}")  # noqa: S704  (the only variable part is escaped)
 
 
 def normalize_locale(language_code: str | None, default: str) -> str:
@@ -65,11 +66,11 @@ class Templates:
         locale = self._locale(locale)
         module = self.env.get_template(f"{locale}/{name}").make_module({"locale": locale})
         value = getattr(module, macro)(**kwargs)
-        return Markup(str(value)).unescape().strip()
+        return unescape(str(value)).strip()
 
     def text(self, locale: str | None, name: str, /, **context: Any) -> str:
         """Plain text of a whole template (for menus and captions that Telegram does not parse)."""
-        return Markup(self.render(locale, name, **context)).unescape()
+        return unescape(self.render(locale, name, **context))
 
     def macro_names(self, locale: str, name: str) -> set[str]:
         module = self.env.get_template(f"{locale}/{name}").make_module({"locale": locale})

@@ -20,10 +20,13 @@ async def serve(settings: Settings, *, webhook: bool) -> None:
     """Start the application, receive updates until a stop signal, then shut down cleanly."""
     check_run_settings(settings, webhook=webhook)
     application = build_application(settings)
-    stop = asyncio.Event()
+    updater = application.updater
+    if updater is None:  # build_application keeps PTB's default Updater; PTB types it optional
+        raise RuntimeError("the application has no Updater")
+    stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop_requested.set)
 
     await application.initialize()
     try:
@@ -37,10 +40,10 @@ async def serve(settings: Settings, *, webhook: bool) -> None:
         else:
             # A leftover webhook would make getUpdates fail with a conflict.
             await application.bot.delete_webhook()
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
         await application.start()
         logger.info("Bot @%s is running (%s)", application.bot.username, "webhook" if webhook else "polling")
-        await stop.wait()
+        await stop_requested.wait()
     finally:
         await stop(application)
 

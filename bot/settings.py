@@ -6,13 +6,17 @@ import logging
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot import resources
+from bot.loyalty.rules import parse_rewards, parse_tiers
+from bot.referrals.rules import parse_reward
 
 Locale = Literal["en", "ar"]
 LOCALES: tuple[str, ...] = ("en", "ar")
@@ -42,7 +46,7 @@ class Settings(BaseSettings):
 
     # HTTP server (Telegram webhook, shop order webhooks, health check). PORT is what Heroku-like hosts set.
     port: int | None = Field(default=None, ge=1, le=65535)
-    listen_host: str = "0.0.0.0"
+    listen_host: str = "0.0.0.0"  # noqa: S104  (a server on a PaaS must listen on every interface)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
 
@@ -210,9 +214,6 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_database_url(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
         # Hosts hand out postgres:// and postgresql:// URLs; the bot needs the async drivers.
         for plain, driver in DATABASE_SCHEMES.items():
             if value.startswith(plain):
@@ -267,8 +268,6 @@ class Settings(BaseSettings):
         if value > largest:
             raise ValueError(f"at most {largest} with CURRENCY_EXPONENT={exponent}")
         # So are the points one order earns.
-        from bot.loyalty.rules import parse_tiers
-
         tiers = info.data.get("loyalty_tiers")
         multiplier = max(tier.multiplier for tier in parse_tiers(tiers)) if tiers else Decimal(1)
         if value * info.data.get("loyalty_points_per_unit", Decimal(1)) * multiplier > 2**31 - 1:
@@ -281,8 +280,6 @@ class Settings(BaseSettings):
     @field_validator("loyalty_tiers", "loyalty_rewards")
     @classmethod
     def _loyalty_spec(cls, value: str, info) -> str:
-        from bot.loyalty.rules import parse_rewards, parse_tiers
-
         parse = parse_tiers if info.field_name == "loyalty_tiers" else parse_rewards
         parse(value)  # raises ValueError with a readable message
         return value
@@ -290,8 +287,6 @@ class Settings(BaseSettings):
     @field_validator("referral_referrer_reward", "referral_referee_reward")
     @classmethod
     def _referral_reward(cls, value: str) -> str:
-        from bot.referrals.rules import parse_reward
-
         parse_reward(value)  # raises ValueError with a readable message
         return value
 
@@ -315,8 +310,11 @@ def describe_validation_error(error: ValidationError) -> str:
     return f"setting {name} is invalid: {message}"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings, raising SettingsError with a one-line explanation on bad input."""
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, raising SettingsError with a one-line explanation on bad input.
+
+    `overrides` are raw setting values of any type: pydantic validates and converts them.
+    """
     try:
         return Settings(**overrides)
     except ValidationError as error:

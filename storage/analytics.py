@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_
+from sqlalchemy import select as sa_select  # sqlmodel.select is typed for at most four columns
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,7 +26,7 @@ async def shop_totals(session: AsyncSession, *, start: int, end: int) -> tuple[i
                 func.coalesce(func.sum(ShopDay.orders), 0),
                 func.coalesce(func.sum(ShopDay.revenue_minor), 0),
                 func.coalesce(func.sum(ShopDay.new_customers), 0),
-            ).where(ShopDay.day >= start, ShopDay.day < end)
+            ).where(col(ShopDay.day) >= start, col(ShopDay.day) < end)
         )
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
@@ -34,7 +35,7 @@ async def shop_totals(session: AsyncSession, *, start: int, end: int) -> tuple[i
 async def customers_before(session: AsyncSession, *, end: int) -> int:
     """Customers whose first paid order is before day `end`."""
     total = await session.exec(
-        select(func.coalesce(func.sum(ShopDay.new_customers), 0)).where(ShopDay.day < end)
+        select(func.coalesce(func.sum(ShopDay.new_customers), 0)).where(col(ShopDay.day) < end)
     )
     return int(total.one())
 
@@ -42,8 +43,8 @@ async def customers_before(session: AsyncSession, *, end: int) -> int:
 async def active_at(session: AsyncSession, *, day: int, window: int) -> int:
     """Customers with an order in [day - window, day): counted on their last order day before `day`."""
     statement = select(func.count()).where(
-        CustomerDay.day >= day - window,
-        CustomerDay.day < day,
+        col(CustomerDay.day) >= day - window,
+        col(CustomerDay.day) < day,
         or_(col(CustomerDay.next_day).is_(None), col(CustomerDay.next_day) >= day),
     )
     return int((await session.exec(statement)).one())
@@ -56,11 +57,12 @@ async def buyers(session: AsyncSession, *, start: int, end: int) -> tuple[int, i
     had two orders or their next order day is still inside the range.
     """
     again = or_(
-        CustomerDay.orders >= 2, and_(col(CustomerDay.next_day).is_not(None), CustomerDay.next_day < end)
+        col(CustomerDay.orders) >= 2,
+        and_(col(CustomerDay.next_day).is_not(None), col(CustomerDay.next_day) < end),
     )
     statement = select(func.count(), func.coalesce(func.sum(case((again, 1), else_=0)), 0)).where(
-        CustomerDay.day >= start,
-        CustomerDay.day < end,
+        col(CustomerDay.day) >= start,
+        col(CustomerDay.day) < end,
         or_(col(CustomerDay.prev_day).is_(None), col(CustomerDay.prev_day) < start),
     )
     row = (await session.exec(statement)).one()
@@ -79,8 +81,8 @@ async def lost(session: AsyncSession, *, start: int, end: int, window: int) -> i
         (
             await session.exec(
                 select(func.count()).where(
-                    CustomerDay.day >= start - window,
-                    CustomerDay.day < min(start, end - window),
+                    col(CustomerDay.day) >= start - window,
+                    col(CustomerDay.day) < min(start, end - window),
                     last_before_end,
                 )
             )
@@ -92,15 +94,15 @@ async def lost(session: AsyncSession, *, start: int, end: int, window: int) -> i
     statement = (
         select(func.count())
         .select_from(first)
-        .join(last, last.customer_id == first.customer_id)
+        .join(last, col(last.customer_id) == first.customer_id)
         .where(
-            first.day >= start,
-            first.day < end,
-            first.prev_day >= start - window,
-            first.prev_day < start,
-            last.day >= start,
-            last.day < end - window,
-            or_(col(last.next_day).is_(None), last.next_day >= end),
+            col(first.day) >= start,
+            col(first.day) < end,
+            col(first.prev_day) >= start - window,
+            col(first.prev_day) < start,
+            col(last.day) >= start,
+            col(last.day) < end - window,
+            or_(col(last.next_day).is_(None), col(last.next_day) >= end),
         )
     )
     return count + int((await session.exec(statement)).one())
@@ -110,7 +112,7 @@ async def survey_scores(session: AsyncSession, *, start: datetime, end: datetime
     """Scores of responses answered in [start, end), by survey kind."""
     result = await session.exec(
         select(SurveyResponse.kind, SurveyResponse.score).where(
-            SurveyResponse.answered_at >= start, SurveyResponse.answered_at < end
+            col(SurveyResponse.answered_at) >= start, col(SurveyResponse.answered_at) < end
         )
     )
     scores: dict[str, list[int]] = {}
@@ -123,25 +125,25 @@ async def cohort_cells(session: AsyncSession, *, since: int) -> list[tuple[int, 
     """(cohort month, month, customers) for cohorts from month `since` on."""
     result = await session.exec(
         select(CohortCell.cohort, CohortCell.month, CohortCell.customers)
-        .where(CohortCell.cohort >= since)
+        .where(col(CohortCell.cohort) >= since)
         .order_by(col(CohortCell.cohort), col(CohortCell.month))
     )
-    return [tuple(row) for row in result.all()]
+    return [(cohort, month, customers) for cohort, month, customers in result.all()]
 
 
 async def stream_customers(session: AsyncSession) -> AsyncIterator[tuple]:
     """Customers with their order summary (nulls when they never ordered), for the CSV export."""
     result = await session.stream(
-        select(
-            Customer.id,
-            Customer.member_code,
-            Customer.locale,
-            Customer.created_at,
-            Customer.marketing_opt_in,
-            CustomerSummary.first_day,
-            CustomerSummary.last_day,
-            CustomerSummary.orders,
-            CustomerSummary.revenue_minor,
+        sa_select(
+            col(Customer.id),
+            col(Customer.member_code),
+            col(Customer.locale),
+            col(Customer.created_at),
+            col(Customer.marketing_opt_in),
+            col(CustomerSummary.first_day),
+            col(CustomerSummary.last_day),
+            col(CustomerSummary.orders),
+            col(CustomerSummary.revenue_minor),
         )
         .outerjoin(CustomerSummary, col(CustomerSummary.customer_id) == Customer.id)
         .order_by(col(Customer.id))
@@ -153,16 +155,16 @@ async def stream_customers(session: AsyncSession) -> AsyncIterator[tuple]:
 
 async def stream_orders(session: AsyncSession) -> AsyncIterator[tuple]:
     result = await session.stream(
-        select(
-            Order.id,
-            Order.external_id,
-            Order.source,
-            Order.customer_id,
-            Order.amount_minor,
-            Order.currency,
-            Order.status,
-            Order.ordered_at,
-            Order.refunded_at,
+        sa_select(
+            col(Order.id),
+            col(Order.external_id),
+            col(Order.source),
+            col(Order.customer_id),
+            col(Order.amount_minor),
+            col(Order.currency),
+            col(Order.status),
+            col(Order.ordered_at),
+            col(Order.refunded_at),
         )
         .order_by(col(Order.id))
         .execution_options(yield_per=2000)
@@ -173,13 +175,13 @@ async def stream_orders(session: AsyncSession) -> AsyncIterator[tuple]:
 
 async def stream_responses(session: AsyncSession) -> AsyncIterator[tuple]:
     result = await session.stream(
-        select(
-            SurveyResponse.id,
-            SurveyResponse.customer_id,
-            SurveyResponse.kind,
-            SurveyResponse.score,
-            SurveyResponse.reason,
-            SurveyResponse.answered_at,
+        sa_select(
+            col(SurveyResponse.id),
+            col(SurveyResponse.customer_id),
+            col(SurveyResponse.kind),
+            col(SurveyResponse.score),
+            col(SurveyResponse.reason),
+            col(SurveyResponse.answered_at),
         )
         .order_by(col(SurveyResponse.id))
         .execution_options(yield_per=2000)

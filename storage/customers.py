@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.faq import forget_gaps
@@ -14,6 +14,7 @@ from storage.models import Customer, Order, Survey, SurveyResponse
 from storage.outbox import forget_outreach
 from storage.points import remember_forgotten_welcome
 from storage.referrals import forget_referrals
+from storage.typed import rowcount, saved_id, table_of
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -29,7 +30,7 @@ class TelegramProfile:
 
 
 async def get_customer(session: AsyncSession, *, telegram_id: int) -> Customer | None:
-    result = await session.exec(select(Customer).where(Customer.telegram_id == telegram_id))
+    result = await session.exec(select(Customer).where(col(Customer.telegram_id) == telegram_id))
     return result.first()
 
 
@@ -46,7 +47,7 @@ async def ensure_customer(
     """
     now = utcnow()
     statement = (
-        dialect_insert(session, Customer.__table__)
+        dialect_insert(session, table_of(Customer))
         .values(
             telegram_id=profile.telegram_id,
             first_name=profile.first_name,
@@ -61,9 +62,10 @@ async def ensure_customer(
         )
         .on_conflict_do_nothing(index_elements=["telegram_id"])
     )
-    created = (await session.execute(statement)).rowcount == 1
+    created = rowcount(await session.execute(statement)) == 1
     customer = await get_customer(session, telegram_id=profile.telegram_id)
-    assert customer is not None
+    if customer is None:  # just inserted, or already there
+        raise RuntimeError(f"customer {profile.telegram_id} missing after its upsert")
     return customer, created
 
 
@@ -89,24 +91,24 @@ async def register_customer(
 
 async def set_locale(session: AsyncSession, *, telegram_id: int, locale: str) -> bool:
     result = await session.execute(
-        update(Customer).where(Customer.telegram_id == telegram_id).values(locale=locale)
+        update(Customer).where(col(Customer.telegram_id) == telegram_id).values(locale=locale)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def set_marketing_opt_in(session: AsyncSession, *, telegram_id: int, opt_in: bool) -> bool:
     values = {"marketing_opt_in": opt_in, "opted_out_at": None if opt_in else utcnow()}
     result = await session.execute(
-        update(Customer).where(Customer.telegram_id == telegram_id).values(**values)
+        update(Customer).where(col(Customer.telegram_id) == telegram_id).values(**values)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def set_reachable(session: AsyncSession, *, telegram_id: int, reachable: bool) -> bool:
     result = await session.execute(
-        update(Customer).where(Customer.telegram_id == telegram_id).values(reachable=reachable)
+        update(Customer).where(col(Customer.telegram_id) == telegram_id).values(reachable=reachable)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
@@ -114,22 +116,25 @@ async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
     customer = await get_customer(session, telegram_id=telegram_id)
     if customer is None:
         return False
+    customer_id = saved_id(customer)
     await session.execute(
-        update(SurveyResponse).where(SurveyResponse.customer_id == customer.id).values(reason=None)
+        update(SurveyResponse).where(col(SurveyResponse.customer_id) == customer.id).values(reason=None)
     )
-    await forget_referrals(session, customer_id=customer.id)
+    await forget_referrals(session, customer_id=customer_id)
     # How the shop named them (phone, shop customer id) stays on linked orders, and a survey's chat id is
     # their Telegram id: both identify the person, while the amounts and scores alone do not.
-    await session.execute(update(Order).where(Order.customer_id == customer.id).values(customer_ref=None))
+    await session.execute(
+        update(Order).where(col(Order.customer_id) == customer.id).values(customer_ref=None)
+    )
     await session.execute(
         update(Survey)
-        .where(Survey.customer_id == customer.id)
+        .where(col(Survey.customer_id) == customer.id)
         .values(chat_id=None, message_id=None, awaiting_reason_until=None)
     )
-    await remember_forgotten_welcome(session, customer_id=customer.id, telegram_id=telegram_id)
-    await forget_outreach(session, customer_id=customer.id)
-    await forget_gaps(session, customer_id=customer.id)
-    await close_for_forgotten(session, customer_id=customer.id, now=utcnow())
+    await remember_forgotten_welcome(session, customer_id=customer_id, telegram_id=telegram_id)
+    await forget_outreach(session, customer_id=customer_id)
+    await forget_gaps(session, customer_id=customer_id)
+    await close_for_forgotten(session, customer_id=customer_id, now=utcnow())
     customer.telegram_id = None
     customer.first_name = None
     customer.last_name = None

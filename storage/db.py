@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,8 +74,6 @@ class Database:
 
     async def check_connection(self) -> str | None:
         """None when the database can be opened, else a one-line reason (for a clear start-up error)."""
-        from sqlalchemy.exc import SQLAlchemyError
-
         if self.is_sqlite:
             # The stdlib driver, synchronously: a failed aiosqlite connect leaves its thread calling into
             # the event loop after asyncio.run() has closed it.

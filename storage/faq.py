@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, update
+from sqlalchemy import select as sa_select  # sqlmodel.select is typed for at most four columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import FaqEntry, FaqGap, FaqMeta
+from storage.typed import rowcount, saved_id, table_of
 from storage.upsert import dialect_insert
 
 SEEDED = "seeded"
@@ -34,11 +36,11 @@ async def seed_once(
     racing first starts seed once, and a FAQ the merchants emptied on purpose is never refilled.
     """
     marker = (
-        dialect_insert(session, FaqMeta.__table__)
+        dialect_insert(session, table_of(FaqMeta))
         .values(key=SEEDED, value=f"{source} at {now.isoformat()}")
         .on_conflict_do_nothing(index_elements=["key"])
     )
-    if (await session.execute(marker)).rowcount != 1:
+    if rowcount(await session.execute(marker)) != 1:
         return False
     for data in entries:
         await upsert_entry(session, data=data, now=now)
@@ -49,7 +51,7 @@ async def upsert_entry(session: AsyncSession, *, data: EntryData, now: datetime)
     """Insert the entry, or replace the texts of the entry with the same code and locale."""
     texts = {"question": data.question, "phrasings": "\n".join(data.phrasings), "answer": data.answer}
     statement = (
-        dialect_insert(session, FaqEntry.__table__)
+        dialect_insert(session, table_of(FaqEntry))
         .values(code=data.code, locale=data.locale, hits=0, helpful=0, unhelpful=0, updated_at=now, **texts)
         .on_conflict_do_update(index_elements=["code", "locale"], set_={**texts, "updated_at": now})
     )
@@ -59,7 +61,7 @@ async def upsert_entry(session: AsyncSession, *, data: EntryData, now: datetime)
 async def list_entries(session: AsyncSession, *, locale: str | None = None) -> list[FaqEntry]:
     statement = select(FaqEntry).order_by(FaqEntry.code, FaqEntry.locale)
     if locale is not None:
-        statement = statement.where(FaqEntry.locale == locale)
+        statement = statement.where(col(FaqEntry.locale) == locale)
     return list((await session.exec(statement)).all())
 
 
@@ -67,8 +69,8 @@ async def top_entries(session: AsyncSession, *, locale: str, limit: int) -> list
     """The most asked entries of a locale (file order, i.e. id, breaks ties)."""
     statement = (
         select(FaqEntry)
-        .where(FaqEntry.locale == locale)
-        .order_by(FaqEntry.hits.desc(), FaqEntry.id)
+        .where(col(FaqEntry.locale) == locale)
+        .order_by(col(FaqEntry.hits).desc(), col(FaqEntry.id))
         .limit(limit)
     )
     return list((await session.exec(statement)).all())
@@ -80,9 +82,10 @@ async def get_entry(session: AsyncSession, *, entry_id: int) -> FaqEntry | None:
 
 async def entry_by_code(session: AsyncSession, *, code: str, locale: str) -> FaqEntry | None:
     """The entry with this shortcode in `locale`, else in any locale."""
-    rows = (await session.exec(select(FaqEntry).where(FaqEntry.code == code.lower()))).all()
+    rows = (await session.exec(select(FaqEntry).where(col(FaqEntry.code) == code.lower()))).all()
     preferred = [row for row in rows if row.locale == locale]
-    return (preferred or list(rows) or [None])[0]
+    candidates = preferred or list(rows)
+    return candidates[0] if candidates else None
 
 
 async def update_entry(
@@ -96,10 +99,10 @@ async def update_entry(
 ) -> bool:
     result = await session.execute(
         update(FaqEntry)
-        .where(FaqEntry.id == entry_id)
+        .where(col(FaqEntry.id) == entry_id)
         .values(question=question, phrasings="\n".join(phrasings), answer=answer, updated_at=now)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def delete_entry(session: AsyncSession, *, entry_id: int) -> bool:
@@ -113,15 +116,15 @@ async def delete_entry(session: AsyncSession, *, entry_id: int) -> bool:
 
 async def count_shown(session: AsyncSession, *, entry_id: int) -> None:
     """One more time the entry answered someone (a single UPDATE: concurrent answers all count)."""
-    await session.execute(update(FaqEntry).where(FaqEntry.id == entry_id).values(hits=FaqEntry.hits + 1))
+    await session.execute(update(FaqEntry).where(col(FaqEntry.id) == entry_id).values(hits=FaqEntry.hits + 1))
 
 
 async def record_vote(session: AsyncSession, *, entry_id: int, helpful: bool) -> bool:
-    column = FaqEntry.helpful if helpful else FaqEntry.unhelpful
+    column = col(FaqEntry.helpful) if helpful else col(FaqEntry.unhelpful)
     result = await session.execute(
-        update(FaqEntry).where(FaqEntry.id == entry_id).values({column.key: column + 1})
+        update(FaqEntry).where(col(FaqEntry.id) == entry_id).values({column: column + 1})
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def record_gap(
@@ -136,7 +139,7 @@ async def record_gap(
     gap = FaqGap(locale=locale, text=text, normalized=normalized, asked_at=asked_at, customer_id=customer_id)
     session.add(gap)
     await session.flush()
-    return gap.id
+    return saved_id(gap)
 
 
 async def forget_gaps(session: AsyncSession, *, customer_id: int) -> None:
@@ -159,24 +162,24 @@ class GapSummary:
 async def gap_summary(session: AsyncSession, *, since: datetime, limit: int) -> list[GapSummary]:
     """Unanswered questions since `since`, the same wording counted together, most asked first."""
     statement = (
-        select(
-            FaqGap.normalized,
-            FaqGap.locale,
+        sa_select(
+            col(FaqGap.normalized),
+            col(FaqGap.locale),
             func.count().label("count"),
             func.max(FaqGap.text).label("example"),
             func.max(FaqGap.asked_at).label("last"),
         )
-        .where(FaqGap.asked_at >= since)
+        .where(col(FaqGap.asked_at) >= since)
         .group_by(FaqGap.normalized, FaqGap.locale)
         .order_by(func.count().desc(), func.max(FaqGap.asked_at).desc())
         .limit(limit)
     )
     rows = (await session.execute(statement)).all()
-    return [GapSummary(row.example, row.locale, row.count, _aware(row.last)) for row in rows]
+    return [
+        GapSummary(example, locale, count, _aware(last)) for _normalized, locale, count, example, last in rows
+    ]
 
 
 def _aware(value: datetime) -> datetime:
     # func.max() bypasses the column type, so the value comes back as the naive UTC that is stored.
-    from datetime import UTC
-
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value

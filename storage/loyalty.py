@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Customer, Order, OrderStatus, PointsEntry
 from storage.points import COUPON_ALPHABET, lock_customer
 from storage.rollups import refresh_customer
+from storage.typed import rowcount
 
 MEMBER_CODE = re.compile(r"^M[A-HJ-NP-Z2-9]{7}$")
 
@@ -42,7 +43,7 @@ async def ensure_member_code(session: AsyncSession, *, customer: Customer) -> st
         return customer.member_code
     while True:
         code = "M" + "".join(secrets.choice(COUPON_ALPHABET) for _ in range(7))
-        clash = await session.exec(select(Customer.id).where(Customer.member_code == code))
+        clash = await session.exec(select(Customer.id).where(col(Customer.member_code) == code))
         if clash.first() is None:
             break
     await session.execute(
@@ -51,21 +52,22 @@ async def ensure_member_code(session: AsyncSession, *, customer: Customer) -> st
         .values(member_code=code)
     )
     await session.refresh(customer)
-    assert customer.member_code is not None
+    if customer.member_code is None:  # set just above, unless it already had one
+        raise RuntimeError(f"customer {customer.id} has no member code after setting one")
     return customer.member_code
 
 
 async def find_customer(session: AsyncSession, *, ref: str) -> Customer | None:
     """A customer named by member code, phone, Telegram id or the shop's customer id."""
     ref = ref.strip()
-    conditions = [Customer.external_ref == ref]
+    conditions = [col(Customer.external_ref) == ref]
     if MEMBER_CODE.match(ref.upper()):
-        conditions.append(Customer.member_code == ref.upper())
+        conditions.append(col(Customer.member_code) == ref.upper())
     if is_number(ref) and len(ref) <= 15:
-        conditions.append(Customer.telegram_id == int(ref))
+        conditions.append(col(Customer.telegram_id) == int(ref))
     phone = normalize_phone(ref)
     if phone is not None:
-        conditions.append(Customer.phone == phone)
+        conditions.append(col(Customer.phone) == phone)
     # One query for all interpretations, then the first match in order of precedence.
     found = (
         await session.exec(select(Customer).where(or_(*conditions), col(Customer.forgotten_at).is_(None)))
@@ -121,7 +123,7 @@ async def claim_unlinked_orders(session: AsyncSession, *, customer: Customer) ->
 
 async def remember_external_ref(session: AsyncSession, *, customer_id: int, ref: str) -> bool:
     """Store the shop's id for this customer unless they have one or another customer holds it."""
-    taken = (await session.exec(select(Customer.id).where(Customer.external_ref == ref))).first()
+    taken = (await session.exec(select(Customer.id).where(col(Customer.external_ref) == ref))).first()
     if taken is not None:
         return False
     result = await session.execute(
@@ -129,7 +131,7 @@ async def remember_external_ref(session: AsyncSession, *, customer_id: int, ref:
         .where(col(Customer.id) == customer_id, col(Customer.external_ref).is_(None))
         .values(external_ref=ref)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def set_phone(session: AsyncSession, *, customer: Customer, phone: str) -> None:
@@ -141,16 +143,16 @@ async def set_phone(session: AsyncSession, *, customer: Customer, phone: str) ->
 async def spend_since(session: AsyncSession, *, customer_id: int, since: datetime, until: datetime) -> int:
     """Paid order amounts (minor units) of a customer in [since, until)."""
     statement = select(func.coalesce(func.sum(Order.amount_minor), 0)).where(
-        Order.customer_id == customer_id,
-        Order.status == OrderStatus.PAID,
-        Order.ordered_at >= since,
-        Order.ordered_at < until,
+        col(Order.customer_id) == customer_id,
+        col(Order.status) == OrderStatus.PAID,
+        col(Order.ordered_at) >= since,
+        col(Order.ordered_at) < until,
     )
     return int((await session.exec(statement)).one())
 
 
 async def order_points(session: AsyncSession, *, order_id: int) -> list[PointsEntry]:
-    result = await session.exec(select(PointsEntry).where(PointsEntry.order_id == order_id))
+    result = await session.exec(select(PointsEntry).where(col(PointsEntry.order_id) == order_id))
     return list(result.all())
 
 
@@ -160,12 +162,12 @@ async def ledger_page(
     """Newest entries first: (entries of the page, total count)."""
     total = (
         await session.exec(
-            select(func.count()).select_from(PointsEntry).where(PointsEntry.customer_id == customer_id)
+            select(func.count()).select_from(PointsEntry).where(col(PointsEntry.customer_id) == customer_id)
         )
     ).one()
     result = await session.exec(
         select(PointsEntry)
-        .where(PointsEntry.customer_id == customer_id)
+        .where(col(PointsEntry.customer_id) == customer_id)
         .order_by(col(PointsEntry.id).desc())
         .offset(page * size)
         .limit(size)

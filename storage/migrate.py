@@ -47,7 +47,8 @@ def head_revisions() -> frozenset[str]:
 def head_revision() -> str:
     """The one head of the migration history (`get_current_head` raises if there were several)."""
     head = script_directory().get_current_head()
-    assert head is not None, "the migration history is empty"
+    if head is None:
+        raise RuntimeError(f"no migrations in {MIGRATIONS_DIR}")
     return head
 
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Order, OrderStatus
 from storage.points import lock_customer
 from storage.rollups import refresh_customer
+from storage.typed import rowcount, table_of
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
 
 async def get_order(session: AsyncSession, *, external_id: str) -> Order | None:
-    result = await session.exec(select(Order).where(Order.external_id == external_id))
+    result = await session.exec(select(Order).where(col(Order.external_id) == external_id))
     return result.first()
 
 
@@ -38,7 +39,7 @@ async def record_order(
         # one customer then queue here instead of deadlocking when their rollups (or points) lock it later.
         await lock_customer(session, customer_id=customer_id)
     statement = (
-        dialect_insert(session, Order.__table__)
+        dialect_insert(session, table_of(Order))
         .values(
             external_id=external_id,
             source=source,
@@ -52,9 +53,10 @@ async def record_order(
         )
         .on_conflict_do_nothing(index_elements=["external_id"])
     )
-    created = (await session.execute(statement)).rowcount == 1
+    created = rowcount(await session.execute(statement)) == 1
     order = await get_order(session, external_id=external_id)
-    assert order is not None
+    if order is None:  # just inserted, or already there
+        raise RuntimeError(f"order {external_id!r} missing after its upsert")
     if created and order.customer_id is not None:  # analytics rollups change with the order, atomically
         await refresh_customer(session, customer_id=order.customer_id)
     return order, created
@@ -65,7 +67,7 @@ async def refund_order(
 ) -> tuple[Order | None, bool]:
     """Mark an order refunded or cancelled; returns (order, changed). Repeats change nothing."""
     order = (
-        await session.exec(select(Order).where(Order.external_id == external_id).with_for_update())
+        await session.exec(select(Order).where(col(Order.external_id) == external_id).with_for_update())
     ).first()
     if order is None or order.status != OrderStatus.PAID:
         return order, False

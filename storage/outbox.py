@@ -13,8 +13,9 @@ from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Customer, Order, OrderStatus, OutboxMessage, OutboxState
+from storage.models import Customer, CustomerOutreach, Order, OrderStatus, OutboxMessage, OutboxState
 from storage.models.outreach import MARKETING
+from storage.typed import non_null, rowcount, table_of
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -41,7 +42,7 @@ async def enqueue(
     With `claimed_at` the row starts claimed (state sending, attempt 1), for callers that send at once.
     """
     statement = (
-        dialect_insert(session, OutboxMessage.__table__)
+        dialect_insert(session, table_of(OutboxMessage))
         .values(
             customer_id=customer_id,
             campaign=campaign,
@@ -57,7 +58,7 @@ async def enqueue(
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["customer_id", "campaign", "occurrence"])
-        .returning(OutboxMessage.__table__.c.id)
+        .returning(table_of(OutboxMessage).c.id)
     )
     return (await session.execute(statement)).scalar()
 
@@ -69,11 +70,11 @@ async def enqueue_many(session: AsyncSession, *, rows: list[dict]) -> int:
     now = utcnow()
     values = [{"state": OutboxState.PENDING, "attempts": 0, "created_at": now, **row} for row in rows]
     statement = (
-        dialect_insert(session, OutboxMessage.__table__)
+        dialect_insert(session, table_of(OutboxMessage))
         .values(values)
         .on_conflict_do_nothing(index_elements=["customer_id", "campaign", "occurrence"])
     )
-    return (await session.execute(statement)).rowcount
+    return rowcount(await session.execute(statement))
 
 
 async def due_rows(
@@ -90,18 +91,18 @@ async def due_rows(
     process is still sending."""
     statement = (
         select(OutboxMessage, Customer)
-        .join(Customer, Customer.id == OutboxMessage.customer_id)
+        .join(Customer, col(Customer.id) == OutboxMessage.customer_id)
         .where(
             or_(
-                and_(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now),
+                and_(col(OutboxMessage.state) == OutboxState.PENDING, col(OutboxMessage.due_at) <= now),
                 and_(
-                    OutboxMessage.state == OutboxState.SENDING,
-                    OutboxMessage.claimed_at < stale_before,
+                    col(OutboxMessage.state) == OutboxState.SENDING,
+                    col(OutboxMessage.claimed_at) < stale_before,
                     col(OutboxMessage.id).not_in(list(exclude)),
                 ),
             )
         )
-        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(of=OutboxMessage, skip_locked=True)
     )
@@ -117,7 +118,7 @@ async def marketing_sent_since(
     if not customer_ids:
         return {}
     moment = func.coalesce(OutboxMessage.sent_at, OutboxMessage.claimed_at)
-    statement = select(OutboxMessage.customer_id, OutboxMessage.id, moment).where(
+    statement = select(OutboxMessage.customer_id, non_null(OutboxMessage.id), moment).where(
         col(OutboxMessage.customer_id).in_(customer_ids),
         col(OutboxMessage.campaign).in_(MARKETING),
         col(OutboxMessage.state).in_((OutboxState.SENT, OutboxState.SENDING)),
@@ -171,13 +172,13 @@ async def finish(
     result = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.attempts == attempt,
-            OutboxMessage.state == OutboxState.SENDING,
+            col(OutboxMessage.id) == message_id,
+            col(OutboxMessage.attempts) == attempt,
+            col(OutboxMessage.state) == OutboxState.SENDING,
         )
         .values(**values)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def cancel_open(session: AsyncSession, *, customer_id: int, campaign: str, outcome: str) -> int:
@@ -185,13 +186,13 @@ async def cancel_open(session: AsyncSession, *, customer_id: int, campaign: str,
     result = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.customer_id == customer_id,
-            OutboxMessage.campaign == campaign,
-            OutboxMessage.state == OutboxState.PENDING,
+            col(OutboxMessage.customer_id) == customer_id,
+            col(OutboxMessage.campaign) == campaign,
+            col(OutboxMessage.state) == OutboxState.PENDING,
         )
         .values(state=OutboxState.CANCELLED, outcome=outcome)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 async def record_conversion(session: AsyncSession, *, customer_id: int, ordered_at: datetime) -> int:
@@ -199,52 +200,54 @@ async def record_conversion(session: AsyncSession, *, customer_id: int, ordered_
     result = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.customer_id == customer_id,
-            OutboxMessage.state == OutboxState.SENT,
+            col(OutboxMessage.customer_id) == customer_id,
+            col(OutboxMessage.state) == OutboxState.SENT,
             col(OutboxMessage.campaign).in_(MARKETING),
             col(OutboxMessage.converted_at).is_(None),
-            OutboxMessage.sent_at <= ordered_at,
-            OutboxMessage.sent_at >= ordered_at - CONVERSION_WINDOW,
+            col(OutboxMessage.sent_at) <= ordered_at,
+            col(OutboxMessage.sent_at) >= ordered_at - CONVERSION_WINDOW,
         )
         .values(converted_at=ordered_at)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 async def paid_orders_since(session: AsyncSession, *, since: datetime) -> list[tuple[int, datetime]]:
     """(customer id, ordered at) of paid, linked orders placed since `since`."""
-    statement = select(Order.customer_id, Order.ordered_at).where(
-        col(Order.customer_id).is_not(None), Order.status == OrderStatus.PAID, Order.ordered_at >= since
+    statement = select(non_null(Order.customer_id), Order.ordered_at).where(
+        col(Order.customer_id).is_not(None),
+        col(Order.status) == OrderStatus.PAID,
+        col(Order.ordered_at) >= since,
     )
     return list((await session.exec(statement)).all())
 
 
 async def forget_outreach(session: AsyncSession, *, customer_id: int) -> None:
     """/forgetme: drop unsent messages and erase the text of sent ones (anonymous counts stay)."""
-    from storage.models import CustomerOutreach
-
     await session.execute(
         delete(OutboxMessage).where(
-            OutboxMessage.customer_id == customer_id,
+            col(OutboxMessage.customer_id) == customer_id,
             col(OutboxMessage.state).in_((OutboxState.PENDING, OutboxState.SENDING)),
         )
     )
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.customer_id == customer_id)
+        .where(col(OutboxMessage.customer_id) == customer_id)
         .values(text=None, reply_markup=None)
     )
-    await session.execute(delete(CustomerOutreach).where(CustomerOutreach.customer_id == customer_id))
+    await session.execute(delete(CustomerOutreach).where(col(CustomerOutreach.customer_id) == customer_id))
 
 
 async def cancel_broadcast(session: AsyncSession, *, broadcast_id: int) -> int:
     """A stopped broadcast: its messages not yet claimed are cancelled."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.state == OutboxState.PENDING)
+        .where(
+            col(OutboxMessage.broadcast_id) == broadcast_id, col(OutboxMessage.state) == OutboxState.PENDING
+        )
         .values(state=OutboxState.CANCELLED, outcome="stopped")
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 async def release(session: AsyncSession, *, message_id: int, attempt: int) -> bool:
@@ -252,10 +255,10 @@ async def release(session: AsyncSession, *, message_id: int, attempt: int) -> bo
     result = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.attempts == attempt,
-            OutboxMessage.state == OutboxState.SENDING,
+            col(OutboxMessage.id) == message_id,
+            col(OutboxMessage.attempts) == attempt,
+            col(OutboxMessage.state) == OutboxState.SENDING,
         )
         .values(state=OutboxState.PENDING, attempts=attempt - 1, claimed_at=None)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1

@@ -18,6 +18,7 @@ from storage.models import (
     OrderStatus,
     OutboxMessage,
 )
+from storage.typed import non_null, rowcount, saved_id, table_of
 from storage.upsert import dialect_insert
 
 
@@ -47,7 +48,7 @@ async def set_birthday(session: AsyncSession, *, customer_id: int, birthday: dat
         return False
     customer.birthday = birthday
     session.add(customer)
-    statement = dialect_insert(session, CustomerOutreach.__table__).values(
+    statement = dialect_insert(session, table_of(CustomerOutreach)).values(
         customer_id=customer_id, birthday_changed_at=now
     )
     await session.execute(
@@ -67,16 +68,16 @@ async def recipients(session: AsyncSession, *, with_birthday: bool = False) -> l
     """Customers marketing may reach (linked, opted in, reachable), with their outreach preferences."""
     statement = (
         select(Customer, CustomerOutreach)
-        .outerjoin(CustomerOutreach, CustomerOutreach.customer_id == Customer.id)
+        .outerjoin(CustomerOutreach, col(CustomerOutreach.customer_id) == Customer.id)
         .where(*_contactable())
-        .order_by(Customer.id)
+        .order_by(col(Customer.id))
     )
     if with_birthday:
         statement = statement.where(col(Customer.birthday).is_not(None))
     rows = (await session.exec(statement)).all()
     return [
         Recipient(
-            customer.id,
+            saved_id(customer),
             customer.locale,
             customer.first_name,
             customer.birthday,
@@ -95,14 +96,14 @@ async def customer_zones(session: AsyncSession, *, customer_ids: list[int]) -> d
             col(CustomerOutreach.customer_id).in_(customer_ids), col(CustomerOutreach.time_zone).is_not(None)
         )
     )
-    return dict(rows.all())
+    return {customer_id: zone for customer_id, zone in rows.all() if zone is not None}
 
 
 async def paid_order_history(session: AsyncSession) -> dict[int, list[tuple[datetime, int]]]:
     """customer id -> [(ordered at, amount)] of their paid orders: the input of win-back and segments."""
     rows = await session.exec(
-        select(Order.customer_id, Order.ordered_at, Order.amount_minor).where(
-            col(Order.customer_id).is_not(None), Order.status == OrderStatus.PAID
+        select(non_null(Order.customer_id), Order.ordered_at, Order.amount_minor).where(
+            col(Order.customer_id).is_not(None), col(Order.status) == OrderStatus.PAID
         )
     )
     history: dict[int, list[tuple[datetime, int]]] = {}
@@ -113,7 +114,7 @@ async def paid_order_history(session: AsyncSession) -> dict[int, list[tuple[date
 
 async def campaign_messages(session: AsyncSession, *, campaign: str) -> dict[int, list[OutboxMessage]]:
     """customer id -> their messages of one campaign (to know which win-back stage comes next)."""
-    rows = await session.exec(select(OutboxMessage).where(OutboxMessage.campaign == campaign))
+    rows = await session.exec(select(OutboxMessage).where(col(OutboxMessage.campaign) == campaign))
     messages: dict[int, list[OutboxMessage]] = {}
     for message in rows.all():
         messages.setdefault(message.customer_id, []).append(message)
@@ -137,22 +138,22 @@ async def move_broadcast(
     """Change the broadcast's state only if it is in `from_state` (a double tap launches it once)."""
     result = await session.execute(
         update(Broadcast)
-        .where(Broadcast.id == broadcast_id, Broadcast.state == from_state)
+        .where(col(Broadcast.id) == broadcast_id, col(Broadcast.state) == from_state)
         .values(state=to_state, **values)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def broadcast_counts(session: AsyncSession, *, broadcast_id: int) -> dict[str, int]:
     """state -> number of the broadcast's messages in it."""
     rows = await session.exec(
         select(OutboxMessage.state, func.count())
-        .where(OutboxMessage.broadcast_id == broadcast_id)
+        .where(col(OutboxMessage.broadcast_id) == broadcast_id)
         .group_by(OutboxMessage.state)
     )
-    return dict(rows.all())
+    return {customer_id: zone for customer_id, zone in rows.all() if zone is not None}
 
 
 async def sending_broadcasts(session: AsyncSession) -> list[Broadcast]:
-    rows = await session.exec(select(Broadcast).where(Broadcast.state == BroadcastState.SENDING))
+    rows = await session.exec(select(Broadcast).where(col(Broadcast.state) == BroadcastState.SENDING))
     return list(rows.all())

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Order, OrderStatus, OutboxMessage, OutboxState
 from storage.outbox import CONVERSION_WINDOW
+from storage.typed import non_null
 
 CAMPAIGNS = ("winback", "birthday")
 
@@ -23,13 +24,15 @@ async def outreach_stats(
     """
     in_period = (
         col(OutboxMessage.campaign).in_(CAMPAIGNS),
-        OutboxMessage.state == OutboxState.SENT,
-        OutboxMessage.sent_at >= start,
-        OutboxMessage.sent_at < end,
+        col(OutboxMessage.state) == OutboxState.SENT,
+        col(OutboxMessage.sent_at) >= start,
+        col(OutboxMessage.sent_at) < end,
     )
     sent = (
         await session.exec(
-            select(OutboxMessage.campaign, OutboxMessage.customer_id, OutboxMessage.sent_at).where(*in_period)
+            select(OutboxMessage.campaign, OutboxMessage.customer_id, non_null(OutboxMessage.sent_at)).where(
+                *in_period
+            )
         )
     ).all()
     orders: dict[int, list[datetime]] = {}
@@ -37,11 +40,11 @@ async def outreach_stats(
         # A subquery rather than a list of ids: a big campaign would pass PostgreSQL's parameter limit.
         messaged = select(OutboxMessage.customer_id).where(*in_period)
         rows = await session.exec(
-            select(Order.customer_id, Order.ordered_at).where(
+            select(non_null(Order.customer_id), Order.ordered_at).where(
                 col(Order.customer_id).in_(messaged),
-                Order.status == OrderStatus.PAID,
-                Order.ordered_at >= start,
-                Order.ordered_at <= end + CONVERSION_WINDOW,
+                col(Order.status) == OrderStatus.PAID,
+                col(Order.ordered_at) >= start,
+                col(Order.ordered_at) <= end + CONVERSION_WINDOW,
             )
         )
         for customer_id, ordered_at in rows.all():

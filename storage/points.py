@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Coupon, Customer, Order, PointsEntry
+from storage.typed import non_null, rowcount, table_of
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -30,7 +31,7 @@ class Balance:
 async def lock_customer(session: AsyncSession, *, customer_id: int) -> Customer | None:
     """Serialize balance changes of one customer: a row lock on PostgreSQL; on SQLite every write
     transaction already holds the database write lock (BEGIN IMMEDIATE)."""
-    result = await session.exec(select(Customer).where(Customer.id == customer_id).with_for_update())
+    result = await session.exec(select(Customer).where(col(Customer.id) == customer_id).with_for_update())
     return result.first()
 
 
@@ -48,7 +49,7 @@ async def add_points(
     """Append a ledger entry once per key; returns False when the key was already used."""
     now = utcnow()
     statement = (
-        dialect_insert(session, PointsEntry.__table__)
+        dialect_insert(session, table_of(PointsEntry))
         .values(
             customer_id=customer_id,
             delta=delta,
@@ -61,7 +62,7 @@ async def add_points(
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
-    return (await session.execute(statement)).rowcount == 1
+    return rowcount(await session.execute(statement)) == 1
 
 
 def _welcome_marker(telegram_id: int) -> str:
@@ -74,7 +75,7 @@ async def remember_forgotten_welcome(session: AsyncSession, *, customer_id: int,
     """On /forgetme: note (without the Telegram id) that this person had their welcome bonus, so leaving
     and joining again is not a way to collect it twice."""
     welcomed = await session.exec(
-        select(PointsEntry.id).where(PointsEntry.idempotency_key == f"welcome:{customer_id}")
+        select(PointsEntry.id).where(col(PointsEntry.idempotency_key) == f"welcome:{customer_id}")
     )
     if welcomed.first() is None:
         return
@@ -91,7 +92,7 @@ async def welcomed_before(session: AsyncSession, *, telegram_id: int) -> bool:
     """Whether someone with this Telegram id may have had a welcome bonus before a /forgetme."""
     key = f"forgotten-welcome:{_welcome_marker(telegram_id)}"
     return (
-        await session.exec(select(PointsEntry.id).where(PointsEntry.idempotency_key == key))
+        await session.exec(select(PointsEntry.id).where(col(PointsEntry.idempotency_key) == key))
     ).first() is not None
 
 
@@ -216,12 +217,14 @@ async def customer_lots(
     session: AsyncSession, *, customer_id: int, expire_after: timedelta | None = None
 ) -> list[Lot]:
     entries = list(
-        (await session.exec(select(PointsEntry).where(PointsEntry.customer_id == customer_id))).all()
+        (await session.exec(select(PointsEntry).where(col(PointsEntry.customer_id) == customer_id))).all()
     )
     purchased_at: dict[int, datetime] = {}
     order_ids = {entry.order_id for entry in entries if entry.order_id is not None}
     if expire_after and order_ids:
-        dates = await session.exec(select(Order.id, Order.ordered_at).where(col(Order.id).in_(order_ids)))
+        dates = await session.exec(
+            select(non_null(Order.id), Order.ordered_at).where(col(Order.id).in_(order_ids))
+        )
         purchased_at = {order_id: ordered_at for order_id, ordered_at in dates.all()}
     return replay_ledger(entries, expire_after=expire_after, purchased_at=purchased_at)
 
@@ -254,13 +257,13 @@ async def issue_coupon(
 ) -> Coupon:
     """Create a coupon with a fresh unique code; with `key`, a repeat call returns the same coupon."""
     if key is not None:
-        existing = (await session.exec(select(Coupon).where(Coupon.idempotency_key == key))).first()
+        existing = (await session.exec(select(Coupon).where(col(Coupon.idempotency_key) == key))).first()
         if existing is not None:
             return existing
     while True:
         code = new_coupon_code(prefix)
         statement = (
-            dialect_insert(session, Coupon.__table__)
+            dialect_insert(session, table_of(Coupon))
             .values(
                 code=code,
                 customer_id=customer_id,
@@ -272,13 +275,13 @@ async def issue_coupon(
             )
             .on_conflict_do_nothing()
         )
-        if (await session.execute(statement)).rowcount == 1:
+        if rowcount(await session.execute(statement)) == 1:
             break
         if key is not None:  # lost a race for the same key: the winner's coupon is the one
-            existing = (await session.exec(select(Coupon).where(Coupon.idempotency_key == key))).first()
+            existing = (await session.exec(select(Coupon).where(col(Coupon.idempotency_key) == key))).first()
             if existing is not None:
                 return existing
-    coupon = (await session.exec(select(Coupon).where(Coupon.code == code))).one()
+    coupon = (await session.exec(select(Coupon).where(col(Coupon.code) == code))).one()
     return coupon
 
 
@@ -291,19 +294,21 @@ class PointsSummary:
 
 async def points_summary(session: AsyncSession, *, start: datetime, end: datetime) -> PointsSummary:
     """Ledger totals for analytics; entries are placed in time by when they were recorded."""
-    in_period = (PointsEntry.created_at >= start) & (PointsEntry.created_at < end)
+    in_period = (col(PointsEntry.created_at) >= start) & (col(PointsEntry.created_at) < end)
     row = (
         await session.exec(
             select(
                 func.coalesce(
-                    func.sum(case((in_period & (PointsEntry.delta > 0), PointsEntry.delta), else_=0)), 0
+                    func.sum(case((in_period & (col(PointsEntry.delta) > 0), PointsEntry.delta), else_=0)), 0
                 ),
                 func.coalesce(
-                    func.sum(case((in_period & (PointsEntry.kind == "redeem"), -PointsEntry.delta), else_=0)),
+                    func.sum(
+                        case((in_period & (col(PointsEntry.kind) == "redeem"), -PointsEntry.delta), else_=0)
+                    ),
                     0,
                 ),
                 func.coalesce(func.sum(PointsEntry.delta), 0),
-            ).where(PointsEntry.created_at < end)
+            ).where(col(PointsEntry.created_at) < end)
         )
     ).one()
     return PointsSummary(issued=int(row[0]), redeemed=int(row[1]), outstanding=int(row[2]))

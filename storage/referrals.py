@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Customer, Order, OrderStatus, Referral, ReferralCode, ReferralStatus
 from storage.points import COUPON_ALPHABET, lock_customer
+from storage.typed import non_null, rowcount, saved_id, table_of
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -42,7 +43,7 @@ async def ensure_referral_code(session: AsyncSession, *, customer_id: int) -> st
     """The customer's invitation code, created once; a clash with another code is retried."""
     while True:
         existing = (
-            await session.exec(select(ReferralCode.code).where(ReferralCode.customer_id == customer_id))
+            await session.exec(select(ReferralCode.code).where(col(ReferralCode.customer_id) == customer_id))
         ).first()
         if existing is not None:
             return existing
@@ -50,7 +51,7 @@ async def ensure_referral_code(session: AsyncSession, *, customer_id: int) -> st
         # Conflicts on either the customer (a racing first call) or the code (a clash) insert nothing;
         # the loop then returns the winner's code or tries a new one.
         await session.execute(
-            dialect_insert(session, ReferralCode.__table__)
+            dialect_insert(session, table_of(ReferralCode))
             .values(customer_id=customer_id, code=code, created_at=utcnow())
             .on_conflict_do_nothing()
         )
@@ -61,13 +62,13 @@ async def find_referrer(session: AsyncSession, *, code: str) -> Customer | None:
     result = await session.exec(
         select(Customer)
         .join(ReferralCode, col(ReferralCode.customer_id) == col(Customer.id))
-        .where(ReferralCode.code == code, col(Customer.forgotten_at).is_(None))
+        .where(col(ReferralCode.code) == code, col(Customer.forgotten_at).is_(None))
     )
     return result.first()
 
 
 async def referral_of(session: AsyncSession, *, referee_id: int) -> Referral | None:
-    result = await session.exec(select(Referral).where(Referral.referee_id == referee_id))
+    result = await session.exec(select(Referral).where(col(Referral.referee_id) == referee_id))
     return result.first()
 
 
@@ -85,7 +86,7 @@ async def attribute(
 ) -> bool:
     """Record that the referee joined through the referrer's link; False if they already have a referrer."""
     statement = (
-        dialect_insert(session, Referral.__table__)
+        dialect_insert(session, table_of(Referral))
         .values(
             referrer_id=referrer_id,
             referee_id=referee_id,
@@ -98,7 +99,7 @@ async def attribute(
         )
         .on_conflict_do_nothing(index_elements=["referee_id"])
     )
-    return (await session.execute(statement)).rowcount == 1
+    return rowcount(await session.execute(statement)) == 1
 
 
 def _ordered_before_joining():
@@ -125,7 +126,7 @@ async def cancel_prior_buyers(session: AsyncSession, *, now: datetime) -> int:
         .values(status=ReferralStatus.CANCELLED, cancelled_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 async def mark_pending(
@@ -151,7 +152,7 @@ async def mark_pending(
         .values(status=ReferralStatus.PENDING, order_id=order_id, qualifies_at=qualifies_at)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def cancel_for_refund(session: AsyncSession, *, order_id: int, refunded_at: datetime) -> bool:
@@ -165,14 +166,14 @@ async def cancel_for_refund(session: AsyncSession, *, order_id: int, refunded_at
         )
         .values(status=ReferralStatus.CANCELLED, cancelled_at=refunded_at)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def qualifying_orders(session: AsyncSession, *, limit: int) -> list[tuple[int, Order]]:
     """(referee id, order) of paid orders that could qualify an attributed referral, oldest
     first: catches orders that reached a referee without the purchase listener (late linking, CSV)."""
     result = await session.exec(
-        select(Referral.referee_id, Order)
+        select(non_null(Referral.referee_id), Order)
         .join(Order, col(Order.customer_id) == col(Referral.referee_id))
         .where(
             col(Referral.status) == ReferralStatus.ATTRIBUTED,
@@ -189,7 +190,7 @@ async def qualifying_orders(session: AsyncSession, *, limit: int) -> list[tuple[
 async def due_referrals(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
     """Pending referrals whose return window has ended, oldest first."""
     result = await session.exec(
-        select(Referral.id)
+        select(non_null(Referral.id))
         .where(col(Referral.status) == ReferralStatus.PENDING, col(Referral.qualifies_at) <= now)
         .order_by(col(Referral.qualifies_at), col(Referral.id))
         .limit(limit)
@@ -201,7 +202,7 @@ async def lock_referral(session: AsyncSession, *, referral_id: int) -> Referral 
     """The referral, row-locked on PostgreSQL and re-read even if this session has seen it before."""
     result = await session.exec(
         select(Referral)
-        .where(Referral.id == referral_id)
+        .where(col(Referral.id) == referral_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -282,7 +283,7 @@ async def top_referrers(
         .limit(limit)
     )
     return [
-        TopReferrer(customer.id, customer.display_name, int(inv), int(conv), int(pts))
+        TopReferrer(saved_id(customer), customer.display_name, int(inv), int(conv), int(pts))
         for customer, inv, conv, pts in result.all()
     ]
 

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import CohortCell, Customer, CustomerDay, CustomerSummary, Order, OrderStatus, ShopDay
+from storage.typed import table_of
 from storage.upsert import dialect_insert
 
 _timezone: tzinfo = UTC
@@ -102,7 +103,7 @@ def _shop_delta(old: Footprint, new: Footprint) -> dict[int, list[int]]:
 async def _add_shop_days(session: AsyncSession, delta: dict[int, list[int]]) -> None:
     if not delta:
         return
-    table = ShopDay.__table__
+    table = table_of(ShopDay)
     statement = dialect_insert(session, table).values(
         [
             {"day": day, "orders": o, "revenue_minor": r, "new_customers": n}
@@ -134,7 +135,7 @@ async def _add_cohort_cells(session: AsyncSession, delta: Counter) -> None:
     delta = Counter({cell: change for cell, change in delta.items() if change})
     if not delta:
         return
-    table = CohortCell.__table__
+    table = table_of(CohortCell)
     statement = dialect_insert(session, table).values(
         [{"cohort": c, "month": m, "customers": n} for (c, m), n in sorted(delta.items())]
     )
@@ -153,16 +154,16 @@ async def refresh_customer(session: AsyncSession, *, customer_id: int) -> bool:
     The customer row is locked first (PostgreSQL; SQLite writers already hold the database lock), so two
     orders of the same customer recompute one after the other and the second sees the first.
     """
-    await session.exec(select(Customer.id).where(Customer.id == customer_id).with_for_update())
+    await session.exec(select(Customer.id).where(col(Customer.id) == customer_id).with_for_update())
     paid = await session.exec(
         select(Order.ordered_at, Order.amount_minor).where(
-            Order.customer_id == customer_id, Order.status == OrderStatus.PAID
+            col(Order.customer_id) == customer_id, col(Order.status) == OrderStatus.PAID
         )
     )
     new = footprint(paid.all())
     stored = await session.exec(
         select(CustomerDay.day, CustomerDay.orders, CustomerDay.revenue_minor).where(
-            CustomerDay.customer_id == customer_id
+            col(CustomerDay.customer_id) == customer_id
         )
     )
     old = Footprint({day: (orders, revenue) for day, orders, revenue in stored.all()})
@@ -171,8 +172,8 @@ async def refresh_customer(session: AsyncSession, *, customer_id: int) -> bool:
     await session.execute(delete(CustomerDay).where(col(CustomerDay.customer_id) == customer_id))
     await session.execute(delete(CustomerSummary).where(col(CustomerSummary.customer_id) == customer_id))
     if new.days:
-        await session.execute(CustomerDay.__table__.insert(), new.rows(customer_id))
-        await session.execute(CustomerSummary.__table__.insert().values(**new.summary(customer_id)))
+        await session.execute(table_of(CustomerDay).insert(), new.rows(customer_id))
+        await session.execute(table_of(CustomerSummary).insert().values(**new.summary(customer_id)))
     await _add_shop_days(session, _shop_delta(old, new))
     cells = Counter(dict.fromkeys(new.cells(), 1))
     cells.subtract(dict.fromkeys(old.cells(), 1))
@@ -194,7 +195,7 @@ async def rebuild_rollups(session: AsyncSession) -> int:
         await session.execute(delete(model))
     result = await session.stream(
         select(Order.customer_id, Order.ordered_at, Order.amount_minor)
-        .where(col(Order.customer_id).is_not(None), Order.status == OrderStatus.PAID)
+        .where(col(Order.customer_id).is_not(None), col(Order.status) == OrderStatus.PAID)
         .order_by(col(Order.customer_id))
         .execution_options(yield_per=INSERT_BATCH)
     )
@@ -206,10 +207,10 @@ async def rebuild_rollups(session: AsyncSession) -> int:
 
     async def flush(force: bool = False) -> None:
         if day_rows and (force or len(day_rows) >= INSERT_BATCH):
-            await session.execute(CustomerDay.__table__.insert(), day_rows)
+            await session.execute(table_of(CustomerDay).insert(), day_rows)
             day_rows.clear()
         if summaries and (force or len(summaries) >= INSERT_BATCH):
-            await session.execute(CustomerSummary.__table__.insert(), summaries)
+            await session.execute(table_of(CustomerSummary).insert(), summaries)
             summaries.clear()
 
     def add(customer_id: int, orders: list[tuple[datetime, int]]) -> None:
@@ -221,17 +222,17 @@ async def rebuild_rollups(session: AsyncSession) -> int:
                 shop[day][i] += value
         cells.update(print_.cells())
 
-    current: int | None = None
+    current: int | None = None  # the customer whose orders are pending; None before the first row
     pending: list[tuple[datetime, int]] = []
     async for customer_id, ordered_at, amount in result:
-        if customer_id != current and pending:
+        if current is not None and customer_id != current:
             add(current, pending)
             customers += 1
             pending = []
             await flush()
         current = customer_id
         pending.append((ordered_at, amount))
-    if pending:
+    if current is not None:
         add(current, pending)
         customers += 1
     await flush(force=True)
@@ -240,8 +241,8 @@ async def rebuild_rollups(session: AsyncSession) -> int:
         for day, (o, r, n) in sorted(shop.items())
     ]
     for start in range(0, len(rows), INSERT_BATCH):
-        await session.execute(ShopDay.__table__.insert(), rows[start : start + INSERT_BATCH])
+        await session.execute(table_of(ShopDay).insert(), rows[start : start + INSERT_BATCH])
     cell_rows = [{"cohort": c, "month": m, "customers": n} for (c, m), n in sorted(cells.items())]
     if cell_rows:
-        await session.execute(CohortCell.__table__.insert(), cell_rows)
+        await session.execute(table_of(CohortCell).insert(), cell_rows)
     return customers

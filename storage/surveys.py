@@ -21,6 +21,7 @@ from storage.models import (
     SurveyResponse,
     SurveyState,
 )
+from storage.typed import non_null, rowcount, table_of
 from storage.upsert import dialect_insert
 
 # Surveys that count for throttling: every one that reached, or may have reached, the customer.
@@ -39,17 +40,21 @@ def _contactable():
 def _surveyed_since(kind: str, since: datetime):
     """EXISTS a counted survey of `kind` sent to the outer query's customer after `since`."""
     return exists().where(
-        Survey.customer_id == Customer.id,
-        Survey.kind == kind,
+        col(Survey.customer_id) == Customer.id,
+        col(Survey.kind) == kind,
         col(Survey.state).in_(COUNTED_STATES),
-        Survey.sent_at > since,
+        col(Survey.sent_at) > since,
     )
 
 
 async def last_sent_at(session: AsyncSession, *, customer_id: int, kind: str) -> datetime | None:
     statement = (
         select(Survey.sent_at)
-        .where(Survey.customer_id == customer_id, Survey.kind == kind, col(Survey.state).in_(COUNTED_STATES))
+        .where(
+            col(Survey.customer_id) == customer_id,
+            col(Survey.kind) == kind,
+            col(Survey.state).in_(COUNTED_STATES),
+        )
         .order_by(col(Survey.sent_at).desc())
         .limit(1)
     )
@@ -68,7 +73,7 @@ async def reserve_survey(
 ) -> Survey | None:
     """Insert a survey in state `sending`; None when this order already has its survey."""
     statement = (
-        dialect_insert(session, Survey.__table__)
+        dialect_insert(session, table_of(Survey))
         .values(
             customer_id=customer_id,
             kind=kind,
@@ -79,7 +84,7 @@ async def reserve_survey(
             expires_at=expires_at,
         )
         .on_conflict_do_nothing(index_elements=["order_id"])
-        .returning(Survey.__table__.c.id)
+        .returning(table_of(Survey).c.id)
     )
     survey_id = (await session.execute(statement)).scalar()
     if survey_id is None:
@@ -87,10 +92,12 @@ async def reserve_survey(
     return await session.get(Survey, survey_id)
 
 
-async def mark_sent(session: AsyncSession, *, survey_id: int, chat_id: int, message_id: int) -> None:
+async def mark_sent(
+    session: AsyncSession, *, survey_id: int, chat_id: int | None, message_id: int | None
+) -> None:
     await session.execute(
         update(Survey)
-        .where(Survey.id == survey_id, Survey.state == SurveyState.SENDING)
+        .where(col(Survey.id) == survey_id, col(Survey.state) == SurveyState.SENDING)
         .values(state=SurveyState.SENT, chat_id=chat_id, message_id=message_id)
     )
 
@@ -98,7 +105,7 @@ async def mark_sent(session: AsyncSession, *, survey_id: int, chat_id: int, mess
 async def mark_failed(session: AsyncSession, *, survey_id: int) -> None:
     """Nothing reached the customer: the survey stops counting, and its order may be surveyed on a retry."""
     await session.execute(
-        update(Survey).where(Survey.id == survey_id).values(state=SurveyState.FAILED, order_id=None)
+        update(Survey).where(col(Survey.id) == survey_id).values(state=SurveyState.FAILED, order_id=None)
     )
 
 
@@ -108,7 +115,7 @@ async def get_survey(session: AsyncSession, *, survey_id: int) -> Survey | None:
 
 async def lock_survey(session: AsyncSession, *, survey_id: int) -> Survey | None:
     """The survey, row-locked on PostgreSQL so two taps on it are handled one after the other."""
-    return (await session.exec(select(Survey).where(Survey.id == survey_id).with_for_update())).first()
+    return (await session.exec(select(Survey).where(col(Survey.id) == survey_id).with_for_update())).first()
 
 
 async def record_answer(
@@ -116,7 +123,7 @@ async def record_answer(
 ) -> bool:
     """Store the response and mark the survey answered; False (nothing changed) if it already was."""
     statement = (
-        dialect_insert(session, SurveyResponse.__table__)
+        dialect_insert(session, table_of(SurveyResponse))
         .values(
             customer_id=survey.customer_id,
             survey_id=survey.id,
@@ -126,7 +133,7 @@ async def record_answer(
         )
         .on_conflict_do_nothing(index_elements=["survey_id"])
     )
-    if (await session.execute(statement)).rowcount != 1:
+    if rowcount(await session.execute(statement)) != 1:
         return False
     survey.state = SurveyState.ANSWERED
     survey.score = score
@@ -148,12 +155,12 @@ async def awaiting_reason(
     """The customer's most recent (or the given, or the one asked in `message_id`) survey still waiting for
     its "why?", locked."""
     statement = select(Survey).where(
-        Survey.customer_id == customer_id, col(Survey.awaiting_reason_until) > now
+        col(Survey.customer_id) == customer_id, col(Survey.awaiting_reason_until) > now
     )
     if survey_id is not None:
-        statement = statement.where(Survey.id == survey_id)
+        statement = statement.where(col(Survey.id) == survey_id)
     if message_id is not None:
-        statement = statement.where(Survey.message_id == message_id)
+        statement = statement.where(col(Survey.message_id) == message_id)
     statement = statement.order_by(col(Survey.answered_at).desc()).limit(1).with_for_update()
     return (await session.exec(statement)).first()
 
@@ -162,7 +169,7 @@ async def close_reason(session: AsyncSession, *, survey: Survey, reason: str | N
     """Stop waiting for the "why?"; keep the reason when one was given (None = skipped)."""
     if reason is not None:
         await session.execute(
-            update(SurveyResponse).where(SurveyResponse.survey_id == survey.id).values(reason=reason)
+            update(SurveyResponse).where(col(SurveyResponse.survey_id) == survey.id).values(reason=reason)
         )
     survey.awaiting_reason_until = None
     session.add(survey)
@@ -179,14 +186,14 @@ async def due_purchase_csat(
 ) -> list[tuple[int, int]]:
     """(order id, customer id) of paid orders in the window, not yet surveyed, customer CSAT-eligible."""
     statement = (
-        select(Order.id, Customer.id)
-        .join(Customer, Customer.id == Order.customer_id)
+        select(non_null(Order.id), non_null(Customer.id))
+        .join(Customer, col(Customer.id) == Order.customer_id)
         .where(
-            Order.status == OrderStatus.PAID,
-            Order.ordered_at > ordered_after,
-            Order.ordered_at <= ordered_before,
+            col(Order.status) == OrderStatus.PAID,
+            col(Order.ordered_at) > ordered_after,
+            col(Order.ordered_at) <= ordered_before,
             _contactable(),
-            ~exists().where(Survey.order_id == Order.id),
+            ~exists().where(col(Survey.order_id) == Order.id),
             ~_surveyed_since(SurveyKind.CSAT, throttle_since),
         )
         .order_by(col(Order.ordered_at))
@@ -212,11 +219,15 @@ async def due_periodic_nps(
 
     def paid_order_since(moment: datetime):
         return exists().where(
-            Order.customer_id == Customer.id, Order.status == OrderStatus.PAID, Order.ordered_at > moment
+            col(Order.customer_id) == Customer.id,
+            col(Order.status) == OrderStatus.PAID,
+            col(Order.ordered_at) > moment,
         )
 
     any_recent_survey = exists().where(
-        Survey.customer_id == Customer.id, col(Survey.state).in_(COUNTED_STATES), Survey.sent_at > quiet_since
+        col(Survey.customer_id) == Customer.id,
+        col(Survey.state).in_(COUNTED_STATES),
+        col(Survey.sent_at) > quiet_since,
     )
     conditions = [
         _contactable(),
@@ -226,14 +237,16 @@ async def due_periodic_nps(
     ]
     if csat_pending_since is not None:
         conditions.append(~paid_order_since(csat_pending_since))
-    statement = select(Customer.id).where(*conditions).order_by(col(Customer.id)).limit(limit)
+    statement = select(non_null(Customer.id)).where(*conditions).order_by(col(Customer.id)).limit(limit)
     return list((await session.exec(statement)).all())
 
 
 async def contactable_customer_ids(session: AsyncSession) -> list[int]:
     """Everyone a shop-wide survey may go to (the rest are skipped before any query per customer)."""
     return list(
-        (await session.exec(select(Customer.id).where(_contactable()).order_by(col(Customer.id)))).all()
+        (
+            await session.exec(select(non_null(Customer.id)).where(_contactable()).order_by(col(Customer.id)))
+        ).all()
     )
 
 
@@ -244,16 +257,16 @@ async def stuck_sending(
     and the customer's Telegram id; oldest first."""
     statement = (
         select(Survey, OutboxMessage, Customer.telegram_id)
-        .join(Customer, Customer.id == Survey.customer_id)
+        .join(Customer, col(Customer.id) == Survey.customer_id)
         .outerjoin(
             OutboxMessage,
             and_(
-                OutboxMessage.customer_id == Survey.customer_id,
-                OutboxMessage.campaign == Campaign.SURVEY,
-                OutboxMessage.occurrence == cast(Survey.id, String),
+                col(OutboxMessage.customer_id) == Survey.customer_id,
+                col(OutboxMessage.campaign) == Campaign.SURVEY,
+                col(OutboxMessage.occurrence) == cast(Survey.id, String),
             ),
         )
-        .where(Survey.state == SurveyState.SENDING)
+        .where(col(Survey.state) == SurveyState.SENDING)
         .order_by(col(Survey.sent_at), col(Survey.id))
         .limit(limit)
         .with_for_update(of=Survey, skip_locked=True)
@@ -266,7 +279,7 @@ async def cancel_outbox_row(session: AsyncSession, *, row: OutboxMessage, outcom
     await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.id == row.id,
+            col(OutboxMessage.id) == row.id,
             col(OutboxMessage.state).in_((OutboxState.PENDING, OutboxState.SENDING)),
         )
         .values(state=OutboxState.CANCELLED, outcome=outcome)

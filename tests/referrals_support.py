@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.context import BotContext
+from bot.loyalty import purchases
 from bot.referrals.jobs import sweep
 from storage import referrals as store
 from storage.customers import get_customer
@@ -69,8 +70,6 @@ async def buy(harness, user: TgUser, order_id: str, amount_minor: int, *, days_a
 
 
 async def refund(harness, order_id: str):
-    from bot.loyalty import purchases
-
     async with harness.db.session() as session:
         return await purchases.reverse_order(
             session, settings=settings_of(harness), now=harness.clock.now(), external_id=order_id

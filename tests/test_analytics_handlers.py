@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gzip
 import io
 import json
 
 from bot import cli
+from bot.handlers import analytics
 from storage.db import Database
 from storage.models import SurveyResponse
 from tests.analytics_support import at, customer, order, refund, rollup_snapshot
@@ -155,10 +157,6 @@ def test_cli_stats_json_and_rebuild(db_url, monkeypatch, capsys):
 
 
 async def test_a_big_export_goes_compressed(harness, monkeypatch):
-    import gzip
-
-    from bot.handlers import analytics
-
     await small_shop(harness.db)
     monkeypatch.setattr(analytics, "GZIP_ABOVE_BYTES", 10)
     await harness.send(updates.command(MERCHANT, "/export"))

@@ -4,7 +4,7 @@ before), period edges, an empty shop, refunds, and a long period where customers
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from sqlalchemy import update
@@ -19,8 +19,6 @@ MARCH = Period(date(2026, 3, 1).toordinal(), date(2026, 4, 1).toordinal())
 
 
 async def report(db, period=MARCH, window=30):
-    from datetime import UTC
-
     async with db.read_session() as session:
         return await metrics.build_report(session, period=period, churn_days=window, zone=UTC, exponent=2)
 

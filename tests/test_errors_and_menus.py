@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram.ext import CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from tests.conftest import MERCHANT
 from tests.fakes import updates
@@ -61,8 +61,6 @@ async def test_menus_are_published_for_each_language_and_each_merchant(harness):
 
 
 async def test_a_failing_button_is_answered_and_apologised_for_even_without_the_database(harness):
-    from telegram.ext import CallbackQueryHandler
-
     async def explode(update, context):
         raise RuntimeError("database is gone")
 

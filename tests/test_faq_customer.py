@@ -4,6 +4,8 @@ text in English and Arabic, the choice between two, gaps, and the "Did this help
 from __future__ import annotations
 
 from bot.faq import library
+from bot.faq.cli import EXIT_BAD_FILE, import_faq_command
+from storage.faq import delete_entry
 from tests.fakes import updates
 from tests.faq_support import AMIRA, JOHN, entries, entry, gaps, handoffs, tap_data
 from tests.surveys_support import surveys
@@ -15,8 +17,6 @@ async def test_the_sample_file_seeds_the_faq_once(harness):
     assert len(seeded) == len(library.load_file(harness.app.bot_data["settings"].faq_file))
     # Another start (a fresh process) must not refill what merchants deleted.
     async with harness.db.session() as session:
-        from storage.faq import delete_entry
-
         await delete_entry(session, entry_id=seeded[0].id)
     harness.app.bot_data.pop(library.SEEDED_KEY)
     library.forget_pool(harness.app.bot_data)
@@ -110,8 +110,6 @@ async def test_the_faq_is_seeded_by_a_job_right_after_start(harness):
 async def test_faq_import_replaces_the_entries_it_names_and_keeps_the_rest(
     harness, settings, tmp_path, capsys
 ):
-    from bot.faq.cli import EXIT_BAD_FILE, import_faq_command
-
     await harness.send(updates.command(JOHN, "/faq"))  # seeded from the sample
     path = tmp_path / "faq.yaml"
     path.write_text(

@@ -10,6 +10,7 @@ from storage.models import Order
 from storage.orders import get_order
 from tests.conftest import MERCHANT
 from tests.fakes import updates
+from tests.fakes.bot_api import blocked_by_user
 from tests.fakes.updates import TgUser
 from tests.loyalty_helpers import balance, ingest
 
@@ -210,8 +211,6 @@ async def test_history_button_past_the_end_shows_the_last_page(harness):
 
 
 async def test_award_still_confirms_when_the_customer_blocked_the_bot(harness):
-    from tests.fakes.bot_api import blocked_by_user
-
     stored = await start(harness, NORA)
     harness.api.fail("sendMessage", blocked_by_user(), chat_id=NORA.id)
     await harness.send(updates.command(MERCHANT, f"/award {stored.member_code} 12 B-1"))

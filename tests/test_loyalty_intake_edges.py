@@ -10,7 +10,11 @@ from bot.cli import main
 from bot.loyalty import rules
 from bot.loyalty.csv_import import import_orders
 from storage.orders import get_order
-from tests.loyalty_helpers import NOW, ingest
+from tests.conftest import MERCHANT
+from tests.fakes import updates
+from tests.fakes.updates import TgUser
+from tests.loyalty_helpers import NOW, balance, ingest
+from tests.surveys_support import started
 
 
 @pytest.mark.parametrize("text", ["1,234", "25,500", "1.234,50"])
@@ -61,9 +65,6 @@ def test_import_notify_without_a_token_is_a_one_line_settings_error(tmp_path, mo
 
 
 async def test_award_with_unusual_digits_replies_instead_of_failing(harness):
-    from tests.conftest import MERCHANT
-    from tests.fakes import updates
-
     await harness.send(updates.command(MERCHANT, "/award ²³⁴ 10"))  # isdigit() but not int()
     assert "Usage" in harness.last_text_to(MERCHANT)
     await harness.send(updates.command(MERCHANT, "/survey nps ²³⁴"))
@@ -71,12 +72,6 @@ async def test_award_with_unusual_digits_replies_instead_of_failing(harness):
 
 
 async def test_award_by_phone_in_arabic_digits_reaches_the_member(harness, settings):
-    from tests.conftest import MERCHANT
-    from tests.fakes import updates
-    from tests.fakes.updates import TgUser
-    from tests.loyalty_helpers import balance
-    from tests.surveys_support import started
-
     sara = TgUser(id=7301, first_name="Sara", language_code="ar")
     customer_id = await started(harness, sara)
     await harness.send(updates.contact(sara, "+966500000009"))
@@ -104,10 +99,6 @@ def test_tier_names_and_reward_benefits_come_in_both_languages():
 
 
 async def test_arabic_customers_see_rewards_and_coupon_in_arabic(harness, settings):
-    from tests.fakes import updates
-    from tests.fakes.updates import TgUser
-    from tests.surveys_support import started
-
     huda = TgUser(id=7303, first_name="Huda", language_code="ar")
     await started(harness, huda)
     await harness.send(updates.command(huda, "/rewards"))
@@ -128,9 +119,6 @@ async def test_csv_saved_with_semicolons_or_tabs_is_read(db, settings, tmp_path,
 
 
 async def test_award_to_a_too_short_number_is_refused_and_keeps_the_order_id_free(harness):
-    from tests.conftest import MERCHANT
-    from tests.fakes import updates
-
     await harness.send(updates.command(MERCHANT, "/award 12 50 W-77"))
     assert "nothing was recorded" in harness.last_text_to(MERCHANT)
     async with harness.db.read_session() as session:
@@ -140,10 +128,6 @@ async def test_award_to_a_too_short_number_is_refused_and_keeps_the_order_id_fre
 
 
 async def test_arabic_history_names_the_redeemed_reward_in_arabic(harness, settings):
-    from tests.fakes import updates
-    from tests.fakes.updates import TgUser
-    from tests.surveys_support import started
-
     rana = TgUser(id=7304, first_name="Rana", language_code="ar")
     customer_id = await started(harness, rana)
     now = harness.clock.now()

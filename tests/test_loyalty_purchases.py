@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.loyalty import purchases
+from bot.loyalty.expiry import record_expiries
+from bot.loyalty.rewards import redeem
+from bot.loyalty.rules import Reward
 from storage import loyalty as store
 from storage.customers import get_customer_by_id
-from storage.models import OrderStatus
+from storage.models import OrderStatus, PointsEntry
 from storage.orders import get_order
 from tests.loyalty_helpers import NOW, balance, ingest, make_customer
 
@@ -64,9 +68,6 @@ async def test_refund_reverses_the_orders_points_once(db, settings):
 
 
 async def test_refund_after_points_were_spent_never_goes_below_zero(db, settings):
-    from bot.loyalty.rewards import redeem
-    from bot.loyalty.rules import Reward
-
     customer = await make_customer(db, settings.model_copy(update={"loyalty_welcome_bonus": 0}), 105)
     await ingest(db, settings, "s1", 20_000, customer_id=customer.id, ordered_at=NOW - timedelta(days=20))
     async with db.session() as session:
@@ -144,11 +145,6 @@ async def test_expiry_is_applied_when_enabled(db, settings):
 
 
 async def test_expiry_job_records_expired_lots_once_without_changing_balances(db, settings):
-    from sqlmodel import select
-
-    from bot.loyalty.expiry import record_expiries
-    from storage.models import PointsEntry
-
     expiring = settings.model_copy(update={"loyalty_expiry_days": 30})
     customer = await make_customer(db, expiring, 111)
     later = NOW + timedelta(days=31)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.handlers import loyalty, loyalty_award
 from bot.i18n import Templates
+from bot.loyalty.expiry import schedule
 from bot.resources import templates_dir
 
 TEMPLATES = Templates(templates_dir())
@@ -24,8 +25,6 @@ def test_arabic_award_reasons_are_all_translated():
 
 
 async def test_expiry_job_is_scheduled_only_when_expiry_is_on(harness):
-    from bot.loyalty.expiry import schedule
-
     assert harness.app.job_queue.get_jobs_by_name("loyalty-expiry") == ()
     harness.app.bot_data["settings"] = harness.app.bot_data["settings"].model_copy(
         update={"loyalty_expiry_days": 90}

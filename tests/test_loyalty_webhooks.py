@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.app import WEB_ROUTES
+from bot.settings import load_settings
 from bot.web import build_web_app
 from storage.customers import get_customer
 from storage.models import OrderStatus
@@ -249,8 +250,6 @@ async def test_shopify_refund_of_the_whole_amount_refunds_the_order(harness, bas
 
 
 async def test_a_blank_secret_means_not_configured_not_the_empty_key(harness, base_url):
-    from bot.settings import load_settings
-
     blank = load_settings(_env_file=None, shopify_webhook_secret="", woocommerce_webhook_secret="  ")
     assert blank.shopify_webhook_secret is None and blank.woocommerce_webhook_secret is None
     harness.app.bot_data["settings"] = harness.app.bot_data["settings"].model_copy(

@@ -13,6 +13,7 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+import storage
 from bot import cli
 from storage import migrate
 from storage.db import Database
@@ -35,8 +36,6 @@ def test_the_history_has_exactly_one_head():
 
 
 def test_migrations_are_read_from_inside_the_package():
-    import storage
-
     assert MIGRATIONS_DIR.is_relative_to(Path(storage.__file__).parent)
     assert (MIGRATIONS_DIR / "env.py").is_file()
 

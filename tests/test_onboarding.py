@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from telegram.ext import CommandHandler
+
+from bot.merchants import merchant_only
 from storage.customers import get_customer, get_customer_by_id
 from tests.conftest import MERCHANT
 from tests.fakes import updates
@@ -143,15 +146,11 @@ async def test_unknown_command_sticker_photo_and_text_get_helpful_replies(harnes
 
 
 async def test_merchant_only_guard_refuses_customers(harness):
-    from bot.merchants import merchant_only
-
     ran = []
 
     @merchant_only
     async def secret(update, context):
         ran.append(update.effective_user.id)
-
-    from telegram.ext import CommandHandler
 
     # Same group as the fallback and ahead of it, as app.FEATURES registers feature handlers.
     harness.app.handlers[0].insert(0, CommandHandler("secret", secret))

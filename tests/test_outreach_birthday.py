@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from bot.outreach import rules
+from storage.models import CustomerOutreach
 from tests.fakes import updates
 from tests.outreach_support import (
     OMAR,
@@ -128,8 +129,6 @@ async def test_opted_out_and_blocked_customers_get_no_greeting(harness):
 
 
 async def test_customer_time_zone_overrides_the_shops(harness):
-    from storage.models import CustomerOutreach
-
     customer_id = await add_customer(harness.db, 8205, birthday=date(1990, 3, 16))
     async with harness.db.session() as session:
         session.add(CustomerOutreach(customer_id=customer_id, time_zone="Pacific/Kiritimati"))  # UTC+14

@@ -3,10 +3,11 @@ give, and a birthday told only after it passed is not greeted days late by the c
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+from bot.outreach import rules
 from tests.fakes import updates
-from tests.outreach_support import SARA, customer_of, ledger, run, started, texts
+from tests.outreach_support import OMAR, SARA, customer_of, ledger, run, started, texts
 
 GREETING = "Happy birthday"
 
@@ -58,11 +59,6 @@ async def test_birthday_set_on_the_day_is_still_greeted_that_day(harness):
 
 
 async def test_arabic_birthday_with_invisible_direction_marks_is_accepted(harness):
-    from datetime import date
-
-    from bot.outreach import rules
-    from tests.outreach_support import OMAR
-
     await started(harness, OMAR)
     # Copied Arabic text often carries RLM/ALM marks around the digits; the customer cannot see them.
     await harness.send(updates.command(OMAR, "/birthday \u200f٢٥\u061c/\u200f١٢\u200f"))

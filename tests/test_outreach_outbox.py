@@ -8,7 +8,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from bot.context import env_of
-from bot.outreach import jobs
+from bot.outreach import dispatcher, jobs
 from bot.outreach.dispatcher import claim_batch
 from bot.surveys.service import Outcome, request_survey
 from storage import outbox
@@ -235,8 +235,6 @@ async def test_jobs_are_repeating_sweeps_that_run_late_rather_than_never(harness
 async def test_a_send_held_up_past_the_claim_timeout_is_not_claimed_again(harness, monkeypatch):
     """A live send waiting out 429 pauses for longer than the claim timeout is not a crashed claim: a
     concurrent drain must leave it alone, or the customer gets the message twice."""
-    from bot.outreach import dispatcher
-
     customer_id = await add_customer(harness.db, 8470)
     await queue(harness, customer_id, "only once")
     real_send, calls = dispatcher._send, []

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.outreach import rules
+from bot.outreach.pacing import Pacer
 from bot.settings import Settings
 
 SETTINGS = Settings(_env_file=None)
@@ -112,8 +113,6 @@ def test_frequency_cap_waits_for_the_window_to_pass():
 
 
 def test_pacer_spaces_sends_globally_and_per_chat():
-    from bot.outreach.pacing import Pacer
-
     pacer = Pacer(rate=100)
     waits = [pacer.reserve(chat) for chat in range(10)]
     assert waits[0] == 0 and 0.085 <= waits[-1] <= 0.1  # 10 chats at 100/s: the last waits ~90 ms

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.loyalty.purchases import ingest_order
+from bot.outreach import jobs
 from storage.outreach_stats import outreach_stats
 from tests.outreach_support import add_customer, order, outbox_rows, run, settings_of, texts
 
@@ -90,7 +91,6 @@ async def test_pending_stage_is_cancelled_by_a_purchase(harness):
     customer_id = await add_customer(harness.db, 8304)
     await order(harness.db, customer_id, "C-1", T0)
     harness.clock.set(T0 + timedelta(days=61, hours=10))  # 22:00 UTC: quiet hours, the message waits
-    from bot.outreach import jobs
 
     await jobs.sweep(harness.app)
     await jobs.dispatch(harness.app)

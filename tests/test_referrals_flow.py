@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+from bot import purchase_listeners
 from storage.points import points_balance
 from storage.referrals import ReferrerStats
 from tests.conftest import MERCHANT
@@ -173,7 +174,6 @@ async def test_refund_after_the_window_cleared_keeps_the_reward(harness):
 
 async def test_refund_missed_by_the_listener_is_caught_by_the_sweep(harness, monkeypatch):
     """A refund the listener did not see (written to the store directly, say) still cancels in time."""
-    from bot import purchase_listeners
 
     await start(harness, RITA)
     await invite(harness, RITA, NEIL)

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.app import build_application
 from bot.surveys.service import Outcome
 from storage.points import points_balance
 from tests.conftest import MERCHANT
 from tests.fakes import updates
+from tests.fakes.bot_api import FakeRequest
+from tests.harness import Harness
 from tests.surveys_support import (
     AMIRA,
     JOHN,
@@ -210,10 +213,6 @@ async def test_no_reward_by_default(harness):
 
 
 async def test_awaited_reason_survives_a_restart(harness, settings, bot_api, clock):
-    from bot.app import build_application
-    from tests.fakes.bot_api import FakeRequest
-    from tests.harness import Harness
-
     customer_id = await started(harness, JOHN)
     await survey_now(harness, customer_id, "nps")
     await tap(harness, JOHN, score_data(harness, JOHN)["2"])

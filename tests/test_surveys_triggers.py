@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.surveys.jobs import sweep
+from bot.surveys.jobs import request_survey_later, sweep
 from bot.surveys.service import Outcome, request_survey
 from storage.orders import refund_order
 from tests.conftest import MERCHANT
@@ -210,8 +210,6 @@ async def test_merchant_surveys_everyone_who_may_be_surveyed(harness):
 
 
 async def test_ces_can_be_queued_for_later_on_the_job_queue(harness):
-    from bot.surveys.jobs import request_survey_later
-
     customer_id = await started(harness, JOHN)
     request_survey_later(harness.app, customer_id=customer_id, kind="ces", trigger="handoff")
     (job,) = harness.app.job_queue.get_jobs_by_name(f"survey-ces-{customer_id}")

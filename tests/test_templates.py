@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from jinja2 import UndefinedError
 
 from bot.i18n import Templates, isolate, normalize_locale
 from bot.resources import templates_dir
@@ -45,8 +46,6 @@ def test_labels_come_back_as_plain_text():
 
 
 def test_missing_values_fail_loudly_instead_of_rendering_blanks():
-    from jinja2 import UndefinedError
-
     with pytest.raises(UndefinedError):
         TEMPLATES.render("en", "onboarding/welcome.html")
 

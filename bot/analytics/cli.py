@@ -12,14 +12,14 @@ from bot.analytics.views import stats_report
 from bot.clock import Clock
 from bot.i18n import Templates
 from bot.settings import Settings
+from storage.db import Database
+from storage.migrate import upgrade_to_head
+from storage.rollups import rebuild_rollups
 
 EXIT_BAD_PERIOD = 3
 
 
 async def stats_command(settings: Settings, period: str | None, *, as_json: bool) -> int:
-    from storage.db import Database
-    from storage.migrate import upgrade_to_head
-
     db = Database(settings.database_url)
     try:
         await upgrade_to_head(db)
@@ -53,10 +53,6 @@ async def stats_command(settings: Settings, period: str | None, *, as_json: bool
 
 
 async def rebuild_command(settings: Settings) -> int:
-    from storage.db import Database
-    from storage.migrate import upgrade_to_head
-    from storage.rollups import rebuild_rollups
-
     db = Database(settings.database_url)
     started = time.perf_counter()
     try:

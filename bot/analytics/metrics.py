@@ -145,11 +145,10 @@ async def build_report(
     session: AsyncSession, *, period: Period, churn_days: int, zone: tzinfo, exponent: int
 ) -> Report:
     """The period's figures, the previous period's, and every provider's section for both."""
-    values = {"churn_days": churn_days, "zone": zone, "exponent": exponent}
     report = Report(
         period,
-        await figures(session, period=period, **values),
-        await figures(session, period=period.previous(), **values),
+        await figures(session, period=period, churn_days=churn_days, zone=zone, exponent=exponent),
+        await figures(session, period=period.previous(), churn_days=churn_days, zone=zone, exponent=exponent),
     )
     for provider in PROVIDERS:
         start, end = period.bounds(zone)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
 
 from bot.analytics.metrics import KEYS, Report
@@ -78,6 +79,4 @@ TAG = re.compile(r"<[^>]+>")
 
 def plain(html: str) -> str:
     """Telegram HTML to terminal text (the CLI prints the same templates)."""
-    from markupsafe import Markup
-
-    return Markup(TAG.sub("", html)).unescape().replace("\u2068", "").replace("\u2069", "")
+    return unescape(TAG.sub("", html)).replace("\u2068", "").replace("\u2069", "")

@@ -9,15 +9,14 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.faq.library import load_file
 from bot.settings import Settings
+from storage import faq as store
+from storage.db import Database
+from storage.migrate import upgrade_to_head
 
 EXIT_BAD_FILE = 3
 
 
 async def import_faq_command(settings: Settings, file: str | None) -> int:
-    from storage import faq as store
-    from storage.db import Database
-    from storage.migrate import upgrade_to_head
-
     path = Path(file) if file else settings.faq_file
     try:
         entries = load_file(path)

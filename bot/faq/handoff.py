@@ -18,6 +18,7 @@ from bot.context import AppEnv
 from bot.settings import Settings
 from storage import handoff as store
 from storage.models import Customer, Handoff, HandoffState
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ async def copy_to_staff(env: AppEnv, handoff: Handoff, *, from_chat_id: int, mes
         async with env.db.session() as session:
             await store.remember_relay(
                 session,
-                handoff_id=handoff.id,
+                handoff_id=saved_id(handoff),
                 chat_id=chat_id,
                 message_id=copied.message_id,
                 now=env.clock.now(),
@@ -88,7 +89,7 @@ async def remember(env: AppEnv, handoff: Handoff, message: Message) -> None:
     async with env.db.session() as session:
         await store.remember_relay(
             session,
-            handoff_id=handoff.id,
+            handoff_id=saved_id(handoff),
             chat_id=message.chat_id,
             message_id=message.message_id,
             now=env.clock.now(),
@@ -106,14 +107,14 @@ async def open_for(env: AppEnv, *, customer: Customer, topic: str | None) -> tup
     await current(env, customer=customer)
     now = env.clock.now()
     async with env.db.session() as session:
-        handoff, created = await store.open_handoff(session, customer_id=customer.id, now=now)
+        handoff, created = await store.open_handoff(session, customer_id=saved_id(customer), now=now)
     if not created:
         return handoff, False
     topic = (topic or "").strip()
     text = staff_text(env, "faq/staff_new.html", customer=customer, handoff=handoff, topic=topic[:TOPIC_MAX])
     if await post_to_staff(env, handoff, text) == 0:
         async with env.db.session() as session:
-            await store.close_handoff(session, handoff_id=handoff.id, now=now, closed_by=None)
+            await store.close_handoff(session, handoff_id=saved_id(handoff), now=now, closed_by=None)
         handoff.state = HandoffState.CLOSED
         return handoff, False
     if len(topic) > TOPIC_MAX:  # the rest of a long first message follows, so staff read all of it
@@ -136,12 +137,12 @@ async def current(env: AppEnv, *, customer: Customer) -> Handoff | None:
     now = env.clock.now()
     idle = env.settings.handoff_idle_hours
     async with env.db.session() as session:
-        handoff = await store.open_handoff_of(session, customer_id=customer.id)
+        handoff = await store.open_handoff_of(session, customer_id=saved_id(customer))
         if handoff is None:
             return None
         if idle and now - handoff.last_activity_at > timedelta(hours=idle):
-            await store.close_handoff(session, handoff_id=handoff.id, now=now, closed_by=None)
+            await store.close_handoff(session, handoff_id=saved_id(handoff), now=now, closed_by=None)
             logger.info("Conversation %s closed after %s idle hours", handoff.id, idle)
             return None
-        await store.touch_handoff(session, handoff_id=handoff.id, now=now)
+        await store.touch_handoff(session, handoff_id=saved_id(handoff), now=now)
     return handoff

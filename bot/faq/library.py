@@ -11,12 +11,13 @@ from typing import Any
 import yaml
 from telegram.ext import Application
 
-from bot.context import AppEnv, BotContext, env_of
+from bot.context import AppEnv, BotContext, env_of, job_queue_of
 from bot.faq import matching
 from bot.settings import LOCALES
 from storage import faq as store
 from storage.faq import EntryData
 from storage.models import FaqEntry
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def schedule(application: Application) -> None:
     async def seed(context: BotContext) -> None:
         await ensure_seeded(env_of(context), context.bot_data)
 
-    application.job_queue.run_once(seed, when=0, name="faq-seed")
+    job_queue_of(application).run_once(seed, when=0, name="faq-seed")
 
 
 def forget_pool(bot_data: dict[str, Any]) -> None:
@@ -111,8 +112,8 @@ async def pool(env: AppEnv, bot_data: dict[str, Any]) -> tuple[list[matching.Can
         await ensure_seeded(env, bot_data)
         async with env.db.read_session() as session:
             entries = await store.list_entries(session)
-        by_id = {entry.id: entry for entry in entries}
-        prepared = matching.candidates((e.id, e.question, e.phrasing_list) for e in entries)
+        by_id = {saved_id(entry): entry for entry in entries}
+        prepared = matching.candidates((saved_id(e), e.question, e.phrasing_list) for e in entries)
         cached = bot_data[POOL_KEY] = (time.monotonic(), prepared, by_id)
     return cached[1], cached[2]
 

@@ -14,6 +14,7 @@ from bot.analytics.render import render_stats
 from bot.context import BotContext
 from bot.merchants import merchant_only
 from bot.replies import reply, user_locale
+from bot.updates import chat_of
 from storage.referrals import top_referrers
 
 CUSTOMER_COMMANDS: tuple[str, ...] = ()
@@ -64,7 +65,7 @@ async def show_stats(update: Update, context: BotContext) -> None:
     html = render_stats(
         context.templates, locale, report, exponent=settings.currency_exponent, churn_days=settings.churn_days
     )
-    await context.bot.send_message(update.effective_chat.id, html, parse_mode="HTML")
+    await context.bot.send_message(chat_of(update).id, html, parse_mode="HTML")
 
 
 async def show_top_referrers(update: Update, context: BotContext, period_text: str | None) -> None:
@@ -103,9 +104,7 @@ async def show_chart(update: Update, context: BotContext) -> None:
         locale=locale,
     )
     caption = context.templates.render(locale, "analytics/chart.html", months=len(data.months))
-    await context.bot.send_photo(
-        update.effective_chat.id, InputFile(png, filename="trend.png"), caption=caption
-    )
+    await context.bot.send_photo(chat_of(update).id, InputFile(png, filename="trend.png"), caption=caption)
 
 
 @merchant_only
@@ -125,21 +124,19 @@ async def show_cohorts(update: Update, context: BotContext) -> None:
         if len(text) <= MESSAGE_LIMIT or shown <= 1:
             break
         shown -= 1
-    await context.bot.send_message(update.effective_chat.id, text, parse_mode="HTML")
+    await context.bot.send_message(chat_of(update).id, text, parse_mode="HTML")
     if not data.labels:
         return
     png = await asyncio.to_thread(charts.cohort_png, data.labels, data.grid, labels=labels, locale=locale)
     caption = context.templates.render(locale, "analytics/heatmap.html")
-    await context.bot.send_photo(
-        update.effective_chat.id, InputFile(png, filename="cohorts.png"), caption=caption
-    )
+    await context.bot.send_photo(chat_of(update).id, InputFile(png, filename="cohorts.png"), caption=caption)
 
 
 @merchant_only
 async def send_export(update: Update, context: BotContext) -> None:
     """Customers, orders and survey responses as three CSV documents."""
     locale = await user_locale(context, update.effective_user)
-    if update.effective_chat.type != "private":  # every member of a group would get the customers' data
+    if chat_of(update).type != "private":  # every member of a group would get the customers' data
         await reply(update, context, "analytics/export_private.html", locale=locale)
         return
     await reply(update, context, "analytics/busy.html", locale=locale)
@@ -151,7 +148,7 @@ async def send_export(update: Update, context: BotContext) -> None:
             data, filename = await asyncio.to_thread(gzip.compress, data), f"{filename}.gz"
         caption = context.templates.render(locale, "analytics/export.html", name=name)
         await context.bot.send_document(
-            update.effective_chat.id, InputFile(data, filename=filename), caption=caption
+            chat_of(update).id, InputFile(data, filename=filename), caption=caption
         )
 
 

@@ -16,9 +16,11 @@ from bot.handlers import faq_admin
 from bot.handlers.onboarding import profile_of
 from bot.replies import reply, user_locale
 from bot.surveys.jobs import request_survey_later
+from bot.updates import data_match, query_of, user_of
 from storage import faq as store
 from storage.customers import ensure_customer
 from storage.models import Customer, FaqEntry, HandoffState, SurveyKind, SurveyTrigger
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +61,7 @@ async def customer_of(update: Update, context: BotContext) -> Customer:
 async def show_faq(update: Update, context: BotContext) -> None:
     """/faq: the most asked questions as buttons; /faq <subcommand> is the merchants' FAQ editor."""
     args = context.args or []
-    user = update.effective_user
-    if args and (faq_admin.is_editor_command(args) or context.settings.is_merchant(user.id)):
+    if args and (faq_admin.is_editor_command(args) or context.settings.is_merchant(user_of(update).id)):
         await faq_admin.manage_faq(update, context)
         return
     if args and await consume_question(update, context, text=" ".join(args)):
@@ -78,7 +79,7 @@ async def show_faq(update: Update, context: BotContext) -> None:
 async def send_answer(update: Update, context: BotContext, entry: FaqEntry, locale: str) -> None:
     """The canned answer, ending with "Did this help?" and its 👍/👎 buttons."""
     async with context.db.session() as session:
-        await store.count_shown(session, entry_id=entry.id)
+        await store.count_shown(session, entry_id=saved_id(entry))
     label = context.templates.label
     keyboard = InlineKeyboardMarkup(
         [
@@ -101,8 +102,8 @@ async def send_answer(update: Update, context: BotContext, entry: FaqEntry, loca
 
 async def tap_question(update: Update, context: BotContext) -> None:
     """A question button: send its answer."""
-    query = update.callback_query
-    entry_id = int(SHOW_DATA.match(query.data or "").group(1))
+    query = query_of(update)
+    entry_id = int(data_match(SHOW_DATA, query).group(1))
     locale = await user_locale(context, update.effective_user)
     async with context.db.read_session() as session:
         entry = await store.get_entry(session, entry_id=entry_id)
@@ -115,8 +116,8 @@ async def tap_question(update: Update, context: BotContext) -> None:
 
 async def tap_vote(update: Update, context: BotContext) -> None:
     """👍 thanks (and asks for a CES a little later); 👎 hands the question over to the shop team."""
-    query = update.callback_query
-    match = VOTE_DATA.match(query.data or "")
+    query = query_of(update)
+    match = data_match(VOTE_DATA, query)
     entry_id, helpful = int(match.group(1)), match.group(2) == "1"
     await query.answer()
     try:  # one vote per answer: the buttons go away
@@ -129,15 +130,17 @@ async def tap_vote(update: Update, context: BotContext) -> None:
     customer = await customer_of(update, context)
     if helpful:
         await reply(update, context, "faq/glad.html", locale=customer.locale)
-        request_survey_later(context, customer_id=customer.id, kind=SurveyKind.CES, trigger=SurveyTrigger.FAQ)
+        request_survey_later(
+            context, customer_id=saved_id(customer), kind=SurveyKind.CES, trigger=SurveyTrigger.FAQ
+        )
         return
     await hand_off(update, context, customer, topic=entry.question if entry else None)
 
 
 async def tap_human(update: Update, context: BotContext) -> None:
     """The "Talk to a person" button, carrying the unanswered question when there was one."""
-    query = update.callback_query
-    gap_id = HUMAN_DATA.match(query.data or "").group(1)
+    query = query_of(update)
+    gap_id = data_match(HUMAN_DATA, query).group(1)
     await query.answer()
     customer = await customer_of(update, context)
     topic = None
@@ -202,8 +205,8 @@ async def consume_question(update: Update, context: BotContext, *, text: str | N
             asked_at=context.clock.now(),
             customer_id=customer.id,
         )
-    keyboard = InlineKeyboardMarkup([human_button(context, locale, gap_id)])
-    await reply(update, context, "faq/no_match.html", locale=locale, reply_markup=keyboard)
+    markup = InlineKeyboardMarkup([human_button(context, locale, gap_id)])
+    await reply(update, context, "faq/no_match.html", locale=locale, reply_markup=markup)
     return True
 
 

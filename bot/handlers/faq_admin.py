@@ -20,6 +20,7 @@ from bot.faq import library
 from bot.merchants import merchant_only
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.settings import LOCALES
+from bot.updates import data_match, query_of, user_data_of
 from storage import faq as store
 from storage.faq import EntryData
 
@@ -51,11 +52,12 @@ def step_keyboard(context: BotContext, locale: str, *, keep: bool) -> InlineKeyb
 
 
 def live_draft(context: BotContext) -> dict | None:
-    draft = context.user_data.get(DRAFT) if context.user_data is not None else None
-    if draft is None:
+    user_data = context.user_data
+    draft = user_data.get(DRAFT) if user_data is not None else None
+    if user_data is None or draft is None:
         return None
     if context.clock.now() > draft["expires_at"]:
-        context.user_data.pop(DRAFT, None)
+        user_data.pop(DRAFT, None)
         return None
     return draft
 
@@ -127,7 +129,7 @@ async def start_add(update: Update, context: BotContext, args: list[str]) -> Non
         await reply(update, context, "faq/admin_exists.html", entry_id=existing.id, code=code)
         return
     draft = {"action": "add", "locale": locale, "code": code, "step": STEPS[0]}
-    context.user_data[DRAFT] = draft
+    user_data_of(context)[DRAFT] = draft
     await ask_step(update, context, draft)
 
 
@@ -146,7 +148,7 @@ async def start_edit(update: Update, context: BotContext, args: list[str]) -> No
         "phrasings": entry.phrasing_list,
         "answer": entry.answer,
     }
-    context.user_data[DRAFT] = draft
+    user_data_of(context)[DRAFT] = draft
     await ask_step(update, context, draft)
 
 
@@ -189,18 +191,18 @@ async def show_gaps(update: Update, context: BotContext, args: list[str]) -> Non
 
 async def cancel_draft(update: Update, context: BotContext, args: list[str]) -> None:
     """/faq cancel: drop the entry being added or edited."""
-    had = context.user_data.pop(DRAFT, None) is not None
+    had = user_data_of(context).pop(DRAFT, None) is not None
     await reply(update, context, "faq/admin_cancelled.html" if had else "faq/admin_nothing.html")
 
 
 @merchant_only
 async def tap_step(update: Update, context: BotContext) -> None:
     """Keep (the current text) or Cancel (the whole draft, or a pending delete)."""
-    query = update.callback_query
+    query = query_of(update)
     await query.answer()
     draft = live_draft(context)
-    if STEP_DATA.match(query.data or "").group(1) == "cancel":
-        context.user_data.pop(DRAFT, None)
+    if data_match(STEP_DATA, query).group(1) == "cancel":
+        user_data_of(context).pop(DRAFT, None)
         await edit_or_reply(update, context, "faq/admin_cancelled.html")
         return
     if draft is None or draft["action"] != "edit":
@@ -213,9 +215,9 @@ async def tap_step(update: Update, context: BotContext) -> None:
 @merchant_only
 async def confirm_delete(update: Update, context: BotContext) -> None:
     """Delete the entry the merchant confirmed."""
-    query = update.callback_query
+    query = query_of(update)
     await query.answer()
-    entry_id = int(DELETE_DATA.match(query.data or "").group(1))
+    entry_id = int(data_match(DELETE_DATA, query).group(1))
     async with context.db.session() as session:
         deleted = await store.delete_entry(session, entry_id=entry_id)
     library.forget_pool(context.bot_data)
@@ -266,7 +268,9 @@ async def advance(update: Update, context: BotContext, draft: dict, value: str |
         draft["step"] = STEPS[index + 1]
         await ask_step(update, context, draft)
         return
-    context.user_data.pop(DRAFT, None)
+    if not isinstance(value, str):  # the last step is the answer, which is one text
+        raise TypeError(f"FAQ answer must be a text, not {type(value).__name__}")
+    user_data_of(context).pop(DRAFT, None)
     now = context.clock.now()
     async with context.db.session() as session:
         if draft["action"] == "add":

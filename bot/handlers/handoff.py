@@ -16,10 +16,12 @@ from bot.handlers import fallback
 from bot.merchants import Handler
 from bot.replies import reply
 from bot.surveys.jobs import request_survey_later
+from bot.updates import chat_of, message_of, user_of
 from storage import faq as faq_store
 from storage import handoff as store
 from storage.customers import get_customer, get_customer_by_id
 from storage.models import Customer, Handoff, HandoffState, SurveyKind, SurveyTrigger
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ async def conversation_replied_to(
     """The conversation of the relayed message staff replied to; None when it is not one."""
     message = update.effective_message
     target = message.reply_to_message if message else None
-    if target is None:
+    if message is None or target is None:
         return None
     async with context.db.read_session() as session:
         conversation = await store.handoff_of_relay(
@@ -75,8 +77,9 @@ async def conversation_replied_to(
     return conversation, customer
 
 
-async def resolve(update: Update, context: BotContext) -> tuple[Handoff, Customer] | None:
-    """The open conversation staff replied to, or None after telling them why there is none."""
+async def resolve(update: Update, context: BotContext) -> tuple[Handoff, Customer, int] | None:
+    """The open conversation staff replied to, its customer and their chat id, or None after telling
+    staff why there is none."""
     found = await conversation_replied_to(update, context)
     if found is None:
         await note(update, context, "faq/staff_unknown.html")
@@ -89,26 +92,26 @@ async def resolve(update: Update, context: BotContext) -> tuple[Handoff, Custome
         await note(update, context, "faq/staff_customer_gone.html", number=conversation.id)
         return None
     async with context.db.session() as session:
-        await store.touch_handoff(session, handoff_id=conversation.id, now=context.clock.now())
-    return conversation, customer
+        await store.touch_handoff(session, handoff_id=saved_id(conversation), now=context.clock.now())
+    return conversation, customer, customer.telegram_id
 
 
 async def staff_reply(update: Update, context: BotContext) -> None:
     """A staff reply to a relayed message goes to that conversation's customer, as is (text or media)."""
     message = update.effective_message
     target = message.reply_to_message if message else None
-    if target is None or target.from_user is None or target.from_user.id != context.bot.id:
+    if message is None or target is None or target.from_user is None or target.from_user.id != context.bot.id:
         return  # only replies to the bot's own (relayed) messages can be for a customer
     if not is_staff(update, context):
         return
-    if update.effective_chat.type == "private" and await conversation_replied_to(update, context) is None:
+    if chat_of(update).type == "private" and await conversation_replied_to(update, context) is None:
         # A reply to some other bot message (an FAQ editor prompt, an alert) is ordinary text there.
         return
     resolved = await resolve(update, context)
     if resolved is not None:
-        conversation, customer = resolved
+        conversation, _customer, chat_id = resolved
         try:
-            await context.bot.copy_message(customer.telegram_id, message.chat_id, message.message_id)
+            await context.bot.copy_message(chat_id, message.chat_id, message.message_id)
         except Forbidden:
             await note(update, context, "faq/staff_blocked.html", number=conversation.id)
         except TelegramError:
@@ -121,13 +124,13 @@ async def staff_reply(update: Update, context: BotContext) -> None:
 async def canned_reply(update: Update, context: BotContext) -> None:
     """/r <code> in reply to a relayed message: send that FAQ answer to the customer, in their language."""
     args = context.args or []
-    if len(args) != 1 or update.effective_message.reply_to_message is None:
+    if len(args) != 1 or message_of(update).reply_to_message is None:
         await note(update, context, "faq/staff_usage.html")
         return
     resolved = await resolve(update, context)
     if resolved is None:
         return
-    conversation, customer = resolved
+    conversation, customer, chat_id = resolved
     async with context.db.read_session() as session:
         entry = await faq_store.entry_by_code(session, code=args[0], locale=customer.locale)
         codes = sorted({item.code for item in await faq_store.list_entries(session)})
@@ -136,7 +139,7 @@ async def canned_reply(update: Update, context: BotContext) -> None:
         return
     text = context.templates.render(customer.locale, "faq/canned.html", answer=entry.answer)
     try:
-        await context.bot.send_message(customer.telegram_id, text, parse_mode="HTML")
+        await context.bot.send_message(chat_id, text, parse_mode="HTML")
     except Forbidden:
         await note(update, context, "faq/staff_blocked.html", number=conversation.id)
         return
@@ -150,7 +153,7 @@ async def canned_reply(update: Update, context: BotContext) -> None:
 @staff_only
 async def close_conversation(update: Update, context: BotContext) -> None:
     """/close in reply to a relayed message: end the conversation and ask the customer for a CES."""
-    if update.effective_message.reply_to_message is None:
+    if message_of(update).reply_to_message is None:
         await note(update, context, "faq/staff_usage.html")
         return
     found = await conversation_replied_to(update, context)
@@ -160,7 +163,7 @@ async def close_conversation(update: Update, context: BotContext) -> None:
     conversation, customer = found
     async with context.db.session() as session:
         closed = await store.close_handoff(
-            session, handoff_id=conversation.id, now=context.clock.now(), closed_by=update.effective_user.id
+            session, handoff_id=saved_id(conversation), now=context.clock.now(), closed_by=user_of(update).id
         )
     if not closed:
         await note(update, context, "faq/staff_was_closed.html", number=conversation.id)
@@ -174,7 +177,9 @@ async def close_conversation(update: Update, context: BotContext) -> None:
     except TelegramError:
         logger.info("Could not tell customer %s that conversation %s closed", customer.id, conversation.id)
         return
-    request_survey_later(context, customer_id=customer.id, kind=SurveyKind.CES, trigger=SurveyTrigger.HANDOFF)
+    request_survey_later(
+        context, customer_id=saved_id(customer), kind=SurveyKind.CES, trigger=SurveyTrigger.HANDOFF
+    )
 
 
 async def open_conversation(update: Update, context: BotContext) -> tuple[Handoff, Customer] | None:
@@ -212,7 +217,7 @@ async def relay_media(update: Update, context: BotContext) -> None:
         return
     conversation, customer = found
     env = env_of(context)
-    message = update.effective_message
+    message = message_of(update)
     header = handoff.staff_text(env, "faq/staff_media.html", customer=customer, handoff=conversation)
     delivered = await handoff.post_to_staff(env, conversation, header)
     if delivered:

@@ -17,7 +17,9 @@ from bot.handlers.loyalty_member import member, on_joined
 from bot.loyalty import purchases, rules
 from bot.loyalty.rewards import NotEnoughPoints, redeem
 from bot.replies import edit_or_reply, reply
+from bot.updates import data_of, query_of
 from storage import loyalty as store
+from storage.typed import saved_id
 
 __all__ = ["handlers", "on_joined"]
 
@@ -33,10 +35,10 @@ async def show_balance(update: Update, context: BotContext) -> None:
     settings, now = context.settings, context.clock.now()
     tiers = rules.parse_tiers(settings.loyalty_tiers, locale=customer.locale)
     async with context.db.read_session() as session:
-        current = await purchases.balance(session, settings=settings, customer_id=customer.id, now=now)
+        current = await purchases.balance(session, settings=settings, customer_id=saved_id(customer), now=now)
         spend = await store.spend_since(
             session,
-            customer_id=customer.id,
+            customer_id=saved_id(customer),
             since=now - timedelta(days=rules.TIER_WINDOW_DAYS),
             until=now + timedelta(seconds=1),
         )
@@ -68,13 +70,13 @@ async def show_history(update: Update, context: BotContext) -> None:
         page = max(0, int((update.callback_query.data or "loy:h:0").rsplit(":", 1)[1]))
     async with context.db.read_session() as session:
         entries, total = await store.ledger_page(
-            session, customer_id=customer.id, page=page, size=HISTORY_PAGE
+            session, customer_id=saved_id(customer), page=page, size=HISTORY_PAGE
         )
         pages = max(1, -(-total // HISTORY_PAGE))
         if page >= pages:  # a stale or forged button: show the last page
             page = pages - 1
             entries, _ = await store.ledger_page(
-                session, customer_id=customer.id, page=page, size=HISTORY_PAGE
+                session, customer_id=saved_id(customer), page=page, size=HISTORY_PAGE
             )
     locale = customer.locale
     nav = []
@@ -100,7 +102,11 @@ async def show_history(update: Update, context: BotContext) -> None:
             "delta": entry.delta,
             "kind": entry.kind,
             "date": entry.available_at.date().isoformat(),
-            "note": benefits.get(entry.note, entry.note) if entry.kind == "redeem" else entry.note,
+            "note": (
+                benefits.get(entry.note, entry.note)
+                if entry.kind == "redeem" and entry.note is not None
+                else entry.note
+            ),
         }
         for entry in entries
     ]
@@ -122,7 +128,7 @@ async def show_rewards(update: Update, context: BotContext) -> None:
     catalogue = rules.parse_rewards(context.settings.loyalty_rewards, locale=customer.locale)
     async with context.db.read_session() as session:
         current = await purchases.balance(
-            session, settings=context.settings, customer_id=customer.id, now=context.clock.now()
+            session, settings=context.settings, customer_id=saved_id(customer), now=context.clock.now()
         )
     buttons = [
         [
@@ -148,13 +154,13 @@ async def show_rewards(update: Update, context: BotContext) -> None:
 
 async def ask_redeem(update: Update, context: BotContext) -> None:
     """Ask to confirm a redemption; the confirm button carries a one-time key against double taps."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
+    query = query_of(update)
+    data = data_of(query)
     await query.answer()
     customer = await member(update, context)
     reward = rules.find_reward(
         rules.parse_rewards(context.settings.loyalty_rewards, locale=customer.locale),
-        query.data[len("loy:r:") :],
+        data[len("loy:r:") :],
     )
     if reward is None:
         await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=customer.locale)
@@ -185,15 +191,15 @@ async def ask_redeem(update: Update, context: BotContext) -> None:
 
 async def confirm_redeem(update: Update, context: BotContext) -> None:
     """Redeem on "yes" (once per confirmation), leave the points alone on "cancel"."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
+    query = query_of(update)
+    data = data_of(query)
     await query.answer()
     customer = await member(update, context)
     locale = customer.locale
-    if query.data == "loy:n":
+    if data == "loy:n":
         await edit_or_reply(update, context, "loyalty/redeem_cancelled.html", locale=locale)
         return
-    _, _, reward_id, nonce = query.data.split(":", 3)
+    _, _, reward_id, nonce = data.split(":", 3)
     # The coupon carries the benefit in the customer's language, as the confirmation showed it.
     reward = rules.find_reward(
         rules.parse_rewards(context.settings.loyalty_rewards, locale=locale), reward_id
@@ -207,7 +213,7 @@ async def confirm_redeem(update: Update, context: BotContext) -> None:
                 session,
                 settings=context.settings,
                 now=context.clock.now(),
-                customer_id=customer.id,
+                customer_id=saved_id(customer),
                 reward=reward,
                 key=nonce,
             )

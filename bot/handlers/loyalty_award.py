@@ -10,6 +10,7 @@ from bot.loyalty import purchases, rules
 from bot.loyalty.notify import tell_points_earned
 from bot.merchants import merchant_only
 from bot.replies import reply, user_locale
+from bot.updates import message_of
 from storage import loyalty as store
 from storage.customers import get_customer_by_id
 
@@ -50,7 +51,7 @@ async def award(update: Update, context: BotContext) -> None:
     except ValueError as error:
         await reply(update, context, "loyalty/award_bad.html", reason=str(error))
         return
-    message = update.effective_message
+    message = message_of(update)
     # Without an order id, the Telegram message itself identifies the purchase: a redelivered update
     # cannot award twice.
     order_id = args[2] if len(args) == 3 else f"tg-{message.chat_id}-{message.message_id}"

@@ -9,8 +9,10 @@ from bot.handlers.loyalty_member import member
 from bot.loyalty import purchases
 from bot.loyalty.card import qr_png
 from bot.replies import reply
+from bot.updates import chat_of, message_of, user_of
 from storage import customers
 from storage import loyalty as store
+from storage.typed import saved_id
 
 BUTTONS = "loyalty/buttons.html"
 
@@ -22,7 +24,7 @@ async def show_card(update: Update, context: BotContext) -> None:
         customer.locale, "loyalty/card.html", code=customer.member_code, name=customer.display_name
     )
     await context.bot.send_photo(
-        update.effective_chat.id, qr_png(customer.member_code or ""), caption=caption, parse_mode="HTML"
+        chat_of(update).id, qr_png(customer.member_code or ""), caption=caption, parse_mode="HTML"
     )
     if not customer.phone:
         await ask_phone(update, context)
@@ -40,10 +42,12 @@ async def ask_phone(update: Update, context: BotContext) -> None:
 
 async def save_phone(update: Update, context: BotContext) -> None:
     """Keep the shared phone (only the sender's own) and credit the shop orders placed with it."""
-    contact = update.effective_message.contact
+    contact = message_of(update).contact
+    if contact is None:
+        raise ValueError("save_phone is registered for messages with a contact")
     customer = await member(update, context)
     locale = customer.locale
-    if contact.user_id != update.effective_user.id:
+    if contact.user_id != user_of(update).id:
         await reply(
             update, context, "loyalty/phone_not_yours.html", locale=locale, reply_markup=ReplyKeyboardRemove()
         )
@@ -55,7 +59,9 @@ async def save_phone(update: Update, context: BotContext) -> None:
         )
         return
     async with context.db.session() as session:
-        fresh = await customers.get_customer_by_id(session, customer_id=customer.id)
+        fresh = await customers.get_customer_by_id(session, customer_id=saved_id(customer))
+        if fresh is None:  # member() has just found or created them, and rows are never deleted
+            raise LookupError(f"customer {customer.id} is gone")
         await store.set_phone(session, customer=fresh, phone=phone)
         linked = await purchases.link_customer(session, settings=context.settings, customer=fresh)
     points = sum(outcome.points for outcome in linked)

@@ -8,6 +8,7 @@ from bot.context import BotContext
 from bot.i18n import normalize_locale
 from bot.loyalty import purchases
 from bot.loyalty.notify import tell_points_earned
+from bot.updates import user_of
 from storage import customers
 from storage.customers import TelegramProfile
 from storage.models import Customer
@@ -28,8 +29,7 @@ async def announce(context: BotContext, linked: list) -> None:
 
 async def member(update: Update, context: BotContext) -> Customer:
     """The customer behind this update, registered and welcomed into the programme if they were not."""
-    user = update.effective_user
-    assert user is not None
+    user = user_of(update)
     profile = TelegramProfile(user.id, user.first_name, user.last_name, user.username)
     locale = normalize_locale(user.language_code, context.settings.default_locale)
     async with context.db.session() as session:

@@ -15,6 +15,7 @@ from bot.i18n import normalize_locale
 from bot.referrals.service import attribute_on_start
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.settings import LOCALES
+from bot.updates import data_of, query_of, user_data_of, user_of
 from storage import customers
 from storage.customers import TelegramProfile
 
@@ -28,8 +29,7 @@ START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def profile_of(update: Update) -> TelegramProfile:
-    user = update.effective_user
-    assert user is not None
+    user = user_of(update)
     return TelegramProfile(
         telegram_id=user.id, first_name=user.first_name, last_name=user.last_name, username=user.username
     )
@@ -37,8 +37,7 @@ def profile_of(update: Update) -> TelegramProfile:
 
 async def start(update: Update, context: BotContext) -> None:
     """Register the customer (or opt them back in) and send the welcome."""
-    user = update.effective_user
-    assert user is not None
+    user = user_of(update)
     payload = context.args[0] if context.args else None
     if payload is not None and not START_PAYLOAD.match(payload):
         payload = None
@@ -98,9 +97,8 @@ async def choose_language(update: Update, context: BotContext) -> None:
 
 async def set_language(update: Update, context: BotContext) -> None:
     """Save the language picked with a button and confirm in that language."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    locale = query.data.removeprefix("lang:")
+    query = query_of(update)
+    locale = data_of(query).removeprefix("lang:")
     if locale not in LOCALES:
         await query.answer()
         return
@@ -116,7 +114,7 @@ async def stop_marketing(update: Update, context: BotContext) -> None:
     locale = await user_locale(context, update.effective_user)
     async with context.db.session() as session:
         await customers.ensure_customer(session, profile=profile_of(update), locale=locale)
-        await customers.set_marketing_opt_in(session, telegram_id=update.effective_user.id, opt_in=False)
+        await customers.set_marketing_opt_in(session, telegram_id=user_of(update).id, opt_in=False)
     await reply(update, context, "onboarding/stopped.html", locale=locale)
 
 
@@ -142,8 +140,7 @@ async def ask_forget(update: Update, context: BotContext) -> None:
 
 async def confirm_forget(update: Update, context: BotContext) -> None:
     """Erase personal data on "yes", leave everything as it was on "cancel"."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     locale = await user_locale(context, update.effective_user)
     await query.answer()
     if query.data != "forget:yes":
@@ -151,7 +148,7 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
         return
     async with context.db.session() as session:
         await customers.forget_customer(session, telegram_id=query.from_user.id)
-    context.user_data.clear()
+    user_data_of(context).clear()
     await edit_or_reply(update, context, "onboarding/forgotten.html", locale=locale)
 
 

@@ -15,8 +15,10 @@ from bot.merchants import merchant_only
 from bot.outreach import broadcasts, rules
 from bot.outreach.jobs import kick
 from bot.replies import edit_or_reply, reply, user_locale
+from bot.updates import data_match, message_of, query_of, user_of
 from storage import customers
 from storage.outreach import birthday_changed_at, create_broadcast, set_birthday
+from storage.typed import saved_id
 
 CUSTOMER_COMMANDS = ("birthday",)
 MERCHANT_COMMANDS = ("broadcast",)
@@ -49,9 +51,9 @@ async def set_my_birthday(update: Update, context: BotContext) -> None:
         await reply(update, context, "outreach/birthday_invalid.html", locale=locale)
         return
     async with context.db.session() as session:
-        await set_birthday(session, customer_id=customer.id, birthday=birthday, now=now)
+        await set_birthday(session, customer_id=saved_id(customer), birthday=birthday, now=now)
         # Re-sending the same date keeps the earlier change time: the lock it started still holds.
-        changed_at = await birthday_changed_at(session, customer_id=customer.id)
+        changed_at = await birthday_changed_at(session, customer_id=saved_id(customer))
     upcoming = rules.next_birthday(birthday, today)
     gift = rules.earns_reward(changed_at, upcoming, settings.timezone, settings.outreach_birthday_lock_days)
     await reply(
@@ -69,7 +71,7 @@ async def set_my_birthday(update: Update, context: BotContext) -> None:
 @merchant_only
 async def start_broadcast(update: Update, context: BotContext) -> None:
     """/broadcast <segment> <message>: preview who gets what, with Send and Cancel buttons."""
-    parts = (update.effective_message.text or "").split(maxsplit=2)
+    parts = (message_of(update).text or "").split(maxsplit=2)
     segments = rules.segment_names(context.settings)
     if len(parts) < 3 or parts[1].lower() not in segments or not parts[2].strip():
         await reply(update, context, "outreach/broadcast_usage.html", segments=segments)
@@ -81,9 +83,7 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
     env = env_of(context)
     members = await broadcasts.segment_members(env, segment)
     async with context.db.session() as session:
-        broadcast = await create_broadcast(
-            session, created_by=update.effective_user.id, segment=segment, text=text
-        )
+        broadcast = await create_broadcast(session, created_by=user_of(update).id, segment=segment, text=text)
     locale = await user_locale(context, update.effective_user)
     label = context.templates.label
     keyboard = InlineKeyboardMarkup(
@@ -102,21 +102,25 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
         reply_markup=keyboard,
         segment=segment,
         count=len(members),
-        preview=Markup(broadcasts.customer_text(env, locale, text)),
+        # The customer's message as rendered by its autoescaping template: the merchant's words are escaped.
+        preview=Markup(broadcasts.customer_text(env, locale, text)),  # noqa: S704
     )
 
 
 @merchant_only
 async def answer_broadcast(update: Update, context: BotContext) -> None:
     """Send, cancel or stop a broadcast from its buttons; the message then shows progress."""
-    query = update.callback_query
-    action, broadcast_id = BROADCAST_DATA.match(query.data or "").groups()
+    query = query_of(update)
+    action, broadcast_id = data_match(BROADCAST_DATA, query).groups()
     broadcast_id = int(broadcast_id)
     env = env_of(context)
     await query.answer()
     if action == "go":
+        shown = query.message
+        if shown is None:  # the buttons are on a message the bot sent to a chat, never an inline one
+            raise ValueError("broadcast buttons without their message")
         count = await broadcasts.launch(
-            env, broadcast_id=broadcast_id, chat_id=query.message.chat_id, message_id=query.message.message_id
+            env, broadcast_id=broadcast_id, chat_id=shown.chat.id, message_id=shown.message_id
         )
         if count is None:
             await edit_or_reply(update, context, "outreach/broadcast_gone.html")

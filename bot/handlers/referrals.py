@@ -12,6 +12,7 @@ from bot.referrals import rules
 from bot.referrals.service import StartOutcome, StartResult
 from bot.replies import reply
 from storage import referrals as store
+from storage.typed import saved_id
 
 CUSTOMER_COMMANDS = ("referral",)
 MERCHANT_COMMANDS: tuple[str, ...] = ()
@@ -35,8 +36,8 @@ async def show_referral(update: Update, context: BotContext) -> None:
     """The customer's invitation code and link, a share button, and how their invitations went."""
     customer = await loyalty.member(update, context)
     async with context.db.session() as session:
-        code = await store.ensure_referral_code(session, customer_id=customer.id)
-        stats = await store.referrer_stats(session, referrer_id=customer.id)
+        code = await store.ensure_referral_code(session, customer_id=saved_id(customer))
+        stats = await store.referrer_stats(session, referrer_id=saved_id(customer))
     link = rules.deep_link(context.bot.username, code)
     locale = customer.locale
     share_text = context.templates.label(locale, LABELS, "share_text")

@@ -24,10 +24,12 @@ from bot.surveys.service import (
     request_survey,
     skip_keyboard,
 )
+from bot.updates import data_match, query_of
 from storage import surveys as store
 from storage.customers import get_customer_by_id
 from storage.loyalty import find_customer
 from storage.models import SurveyKind, SurveyTrigger
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +45,13 @@ SKIPPED = (Outcome.THROTTLED, Outcome.OPTED_OUT, Outcome.UNREACHABLE, Outcome.UN
 async def toast(update: Update, context: BotContext, template: str) -> None:
     """Answer a button tap with a short notice that leaves the message as it is."""
     locale = await user_locale(context, update.effective_user)
-    await update.callback_query.answer(context.templates.text(locale, template))
+    await query_of(update).answer(context.templates.text(locale, template))
 
 
 async def tap_score(update: Update, context: BotContext) -> None:
     """Record the tapped score once, then ask why (with a Skip button)."""
-    query = update.callback_query
-    match = SCORE_DATA.match(query.data or "")
+    query = query_of(update)
+    match = data_match(SCORE_DATA, query)
     survey_id, score = int(match.group(1)), int(match.group(2))
     env = env_of(context)
     tapped = query.message
@@ -61,19 +63,20 @@ async def tap_score(update: Update, context: BotContext) -> None:
         chat_id=tapped.chat.id if tapped else None,
         message_id=tapped.message_id if tapped else None,
     )
-    if tap.status == TapStatus.UNAVAILABLE:
+    survey, customer = tap.survey, tap.customer  # set on every tap but some unavailable ones
+    if tap.status == TapStatus.UNAVAILABLE or survey is None or customer is None:
         await toast(update, context, "surveys/unavailable.html")
         return
     if tap.status == TapStatus.DUPLICATE:
         await toast(update, context, "surveys/already_answered.html")
         return
-    locale = tap.customer.locale
+    locale = customer.locale
     if tap.status == TapStatus.CLOSED:
         await toast(update, context, "surveys/closed.html")
         try:  # take the dead buttons away; the toast already told the customer
             await edit_or_reply(update, context, "surveys/closed.html", locale=locale)
         except TelegramError:
-            logger.debug("Could not close survey %s's message", tap.survey.id, exc_info=True)
+            logger.debug("Could not close survey %s's message", survey.id, exc_info=True)
         return
     try:
         await query.answer()
@@ -82,19 +85,19 @@ async def tap_score(update: Update, context: BotContext) -> None:
             context,
             "surveys/ask_reason.html",
             locale=locale,
-            reply_markup=skip_keyboard(env, locale, tap.survey),
+            reply_markup=skip_keyboard(env, locale, survey),
             score=score,
-            top=SCALES[tap.survey.kind][1],
+            top=SCALES[survey.kind][1],
             reward=tap.reward,
         )
     finally:  # the score is stored: the shop team hears of a detractor even if the edit failed
-        await answers.alert_merchants(env, "surveys/alert.html", survey=tap.survey, customer=tap.customer)
+        await answers.alert_merchants(env, "surveys/alert.html", survey=survey, customer=customer)
 
 
 async def tap_skip(update: Update, context: BotContext) -> None:
     """Close the "why?" without a reason and thank the customer."""
-    query = update.callback_query
-    survey_id = int(SKIP_DATA.match(query.data or "").group(1))
+    query = query_of(update)
+    survey_id = int(data_match(SKIP_DATA, query).group(1))
     env = env_of(context)
     closed = await answers.close_reason(env, telegram_id=query.from_user.id, reason=None, survey_id=survey_id)
     if closed is None:
@@ -147,7 +150,7 @@ async def resolve_target(session, target: str) -> list[int]:
     if target.lower() == ALL:
         return await store.contactable_customer_ids(session)
     customer = await find_customer(session, ref=target)
-    return [customer.id] if customer is not None else []
+    return [saved_id(customer)] if customer is not None else []
 
 
 @merchant_only

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 
 import qrcode
+from qrcode.image.pil import PilImage
 
 
 def qr_png(data: str) -> io.BytesIO:
-    image = qrcode.make(data, border=2)
+    image = qrcode.make(data, border=2, image_factory=PilImage)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     buffer.seek(0)

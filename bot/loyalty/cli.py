@@ -9,6 +9,8 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.loyalty.csv_import import CsvFormatError, import_orders
 from bot.settings import Settings, SettingsError
+from storage.db import Database
+from storage.migrate import upgrade_to_head
 
 EXIT_BAD_FILE = 3
 # How often a notification refused with 429 (Too Many Requests) is sent again after Telegram's retry_after.
@@ -16,10 +18,8 @@ NOTIFY_RETRIES = 5
 
 
 async def import_orders_command(settings: Settings, file: str, *, notify: bool = False) -> int:
-    from storage.db import Database
-    from storage.migrate import upgrade_to_head
-
-    if notify and (settings.bot_token is None or not settings.bot_token.get_secret_value()):
+    token = settings.bot_token.get_secret_value() if settings.bot_token is not None else ""
+    if notify and not token:
         raise SettingsError("setting BOT_TOKEN is missing: --notify sends the messages through the bot")
     db = Database(settings.database_url)
     bot = None
@@ -28,10 +28,11 @@ async def import_orders_command(settings: Settings, file: str, *, notify: bool =
         callback = None
         told: Counter = Counter()
         if notify:
-            from telegram.ext import AIORateLimiter, ExtBot
+            # Only --notify talks to Telegram: the client and the message templates load just for it.
+            from telegram.ext import AIORateLimiter, ExtBot  # noqa: PLC0415  (only for --notify)
 
-            from bot.i18n import Templates
-            from bot.loyalty.notify import tell_points_earned
+            from bot.i18n import Templates  # noqa: PLC0415  (only for --notify)
+            from bot.loyalty.notify import tell_points_earned  # noqa: PLC0415  (only for --notify)
 
             # PTB's rate limiter paces the messages at OUTREACH_RATE per second and, on a 429, waits
             # retry_after and sends again (up to NOTIFY_RETRIES times); a message still refused is counted.
@@ -39,7 +40,7 @@ async def import_orders_command(settings: Settings, file: str, *, notify: bool =
                 overall_max_rate=settings.outreach_rate, overall_time_period=1, max_retries=NOTIFY_RETRIES
             )
             bot = ExtBot(
-                settings.bot_token.get_secret_value(),
+                token,
                 base_url=f"{settings.telegram_api_url}/bot",
                 rate_limiter=limiter,
             )

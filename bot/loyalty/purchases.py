@@ -18,6 +18,7 @@ from storage import loyalty as store
 from storage.models import Customer, Order, OrderStatus
 from storage.orders import record_order, refund_order
 from storage.points import add_points, lock_customer, points_balance, welcomed_before
+from storage.typed import saved_id
 
 MAX_FUTURE = timedelta(days=1)  # clock skew allowance for order dates
 
@@ -184,7 +185,7 @@ async def ingest_order(
                 await session.refresh(customer)  # the update above bypassed the identity map
                 await link_customer(session, settings=settings, customer=customer)
     # Imported here: the listeners import this module for its outcome types.
-    from bot import purchase_listeners
+    from bot import purchase_listeners  # noqa: PLC0415  (import cycle)
 
     for listener in purchase_listeners.ORDER_LISTENERS:
         await listener(session, outcome)
@@ -207,7 +208,7 @@ async def reverse_order(
         return ReversalOutcome(order, changed, order.customer_id if order else None, 0)
     customer_id = order.customer_id
     await lock_customer(session, customer_id=customer_id)
-    entries = await store.order_points(session, order_id=order.id)
+    entries = await store.order_points(session, order_id=saved_id(order))
     earned = sum(entry.delta for entry in entries if entry.delta > 0)
     already = -sum(entry.delta for entry in entries if entry.kind == "reverse")  # partial refunds
     current = await balance(session, settings=settings, customer_id=customer_id, now=now)
@@ -224,7 +225,7 @@ async def reverse_order(
             note=order.external_id[:255],
         )
     outcome = ReversalOutcome(order, True, customer_id, taken)
-    from bot import purchase_listeners
+    from bot import purchase_listeners  # noqa: PLC0415  (import cycle: the listeners import this module)
 
     for listener in purchase_listeners.REVERSAL_LISTENERS:
         await listener(session, outcome)
@@ -248,7 +249,8 @@ async def welcome_customer(
     session: AsyncSession, *, settings: Settings, now: datetime, customer: Customer
 ) -> tuple[int, list[OrderOutcome]]:
     """On joining: member code, the welcome bonus once, and any orders waiting for them."""
-    assert customer.id is not None
+    if customer.id is None:
+        raise ValueError("welcome_customer needs a stored customer")
     await store.ensure_member_code(session, customer=customer)
     bonus = settings.loyalty_welcome_bonus
     if customer.telegram_id is not None and await welcomed_before(session, telegram_id=customer.telegram_id):

@@ -23,6 +23,7 @@ from storage import loyalty as store
 from storage.models import OrderStatus
 from storage.orders import get_order
 from storage.points import add_points, lock_customer
+from storage.typed import saved_id
 
 
 async def reverse_part(
@@ -43,7 +44,7 @@ async def reverse_part(
         return ReversalOutcome(order, False, order.customer_id if order else None, 0)
     customer_id = order.customer_id
     await lock_customer(session, customer_id=customer_id)
-    entries = await store.order_points(session, order_id=order.id)
+    entries = await store.order_points(session, order_id=saved_id(order))
     earned = sum(entry.delta for entry in entries if entry.delta > 0)
     already = -sum(entry.delta for entry in entries if entry.kind == "reverse")
     current = await balance(session, settings=settings, customer_id=customer_id, now=now)

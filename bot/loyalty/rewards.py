@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.loyalty.purchases import balance
@@ -30,7 +30,7 @@ async def redeem(
     """
     await lock_customer(session, customer_id=customer_id)
     ledger_key = f"redeem:{customer_id}:{key}"
-    existing = (await session.exec(select(Coupon).where(Coupon.idempotency_key == ledger_key))).first()
+    existing = (await session.exec(select(Coupon).where(col(Coupon.idempotency_key) == ledger_key))).first()
     if existing is not None:
         left = await balance(session, settings=settings, customer_id=customer_id, now=now)
         return existing, left.available

@@ -188,7 +188,7 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
         if await get_order(session, external_id=event.order_id) is not None:
             refunded = event.parts and await _reverse_parts(session, settings, now, event)
             return "reversed" if refunded else "duplicate"
-        outcome = await purchases.ingest_order(
+        recorded = await purchases.ingest_order(
             session,
             settings=settings,
             now=now,
@@ -203,9 +203,9 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
         if event.parts:  # first seen with refunds already made
             await _reverse_parts(session, settings, now, event)
     await tell_points_earned(
-        application.bot, db=db, templates=data["templates"], settings=settings, now=now, outcome=outcome
+        application.bot, db=db, templates=data["templates"], settings=settings, now=now, outcome=recorded
     )
-    return "recorded" if outcome.created else "duplicate"
+    return "recorded" if recorded.created else "duplicate"
 
 
 async def _reverse_parts(session, settings: Settings, now: datetime, event: ShopEvent) -> bool:

@@ -16,6 +16,7 @@ from storage import outbox, outreach
 from storage.customers import get_customer
 from storage.models import Broadcast, BroadcastState, Campaign, OutboxState
 from storage.outreach import Recipient
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def progress_keyboard(env: AppEnv, locale: str, broadcast: Broadcast) -> InlineK
 async def refresh(env: AppEnv, broadcast_ids: set[int]) -> None:
     """Finish broadcasts with nothing left to send and edit each one's progress message if it changed."""
     async with env.db.session() as session:
-        ids = set(broadcast_ids) | {b.id for b in await outreach.sending_broadcasts(session)}
+        ids = set(broadcast_ids) | {saved_id(b) for b in await outreach.sending_broadcasts(session)}
         shown = []
         for broadcast_id in sorted(ids):
             counts = await outreach.broadcast_counts(session, broadcast_id=broadcast_id)

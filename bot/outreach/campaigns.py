@@ -30,6 +30,8 @@ async def birthday_sweep(env: AppEnv) -> int:
         people = await outreach.recipients(session, with_birthday=True)
     queued = 0
     for person in people:
+        if person.birthday is None:  # recipients(with_birthday=True) has none of these; narrows the type
+            continue
         zone = ZoneInfo(person.time_zone or settings.shop_timezone)
         local = now.astimezone(zone)
         for back in range(settings.outreach_birthday_catch_up_days + 1):
@@ -93,6 +95,8 @@ async def winback_sweep(env: AppEnv) -> int:
         if person is None:
             continue
         position = rules.standing(orders, now, settings)
+        if position.last_order is None:  # only customers with paid orders are in `history`
+            continue
         lapse = f"{int(position.last_order.timestamp())}"
         mine = {m.occurrence: m for m in messages.get(customer_id, [])}
         stale = [

@@ -29,6 +29,7 @@ from storage import outbox, outreach
 from storage.customers import set_reachable
 from storage.models import Customer, OutboxMessage, OutboxState
 from storage.models.outreach import MARKETING
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +97,9 @@ async def claim_batch(
         recent = await outbox.marketing_sent_since(session, customer_ids=customer_ids, since=since)
         zones = await outreach.customer_zones(session, customer_ids=customer_ids)
         for row, customer in rows:
-            zone = ZoneInfo(zones.get(customer.id, settings.shop_timezone))
-            history = [at for row_id, at in recent.get(customer.id, []) if row_id != row.id]
+            row_id, customer_id = saved_id(row), saved_id(customer)
+            zone = ZoneInfo(zones.get(customer_id, settings.shop_timezone))
+            history = [at for sent_id, at in recent.get(customer_id, []) if sent_id != row_id]
             verdict, detail = decide(row, customer, now=now, recent=history, zone=zone, settings=settings)
             if verdict == "skip":
                 await outbox.settle(session, row=row, state=OutboxState.SKIPPED, outcome=detail)
@@ -111,16 +113,19 @@ async def claim_batch(
                     row.id,
                     row.attempts,
                 )
+            chat_id, text = customer.telegram_id, row.text
+            if chat_id is None or text is None:  # decide() skips these rows; this narrows the types
+                raise RuntimeError(f"outbox {row_id}: claimed without a chat or a text")
             attempt = await outbox.claim(session, row=row, now=now)
             if row.campaign in MARKETING:
-                recent.setdefault(customer.id, []).append((row.id, now))
+                recent.setdefault(customer_id, []).append((row_id, now))
             claimed.append(
                 Claimed(
-                    row.id,
+                    row_id,
                     attempt,
-                    customer.id,
-                    customer.telegram_id,
-                    row.text,
+                    customer_id,
+                    chat_id,
+                    text,
                     row.reply_markup,
                     row.broadcast_id,
                 )

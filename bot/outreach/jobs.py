@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.context import BotContext, env_of
+from bot.context import BotContext, env_of, job_queue_of
 from bot.outreach import broadcasts, campaigns
 from bot.outreach.dispatcher import drain
 
@@ -75,14 +75,14 @@ async def dispatch_job(context: BotContext) -> None:
 
 def schedule(application: Application) -> None:
     settings = application.bot_data["settings"]
-    application.job_queue.run_repeating(
+    job_queue_of(application).run_repeating(
         sweep_job,
         interval=timedelta(minutes=settings.outreach_sweep_minutes),
         first=timedelta(seconds=5),
         name="outreach-sweep",
         job_kwargs=JOB_KWARGS,
     )
-    application.job_queue.run_repeating(
+    job_queue_of(application).run_repeating(
         dispatch_job,
         interval=timedelta(seconds=settings.outreach_dispatch_seconds),
         first=timedelta(seconds=1),

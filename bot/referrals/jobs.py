@@ -7,12 +7,13 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application
 
-from bot.context import BotContext, env_of
+from bot.context import BotContext, env_of, job_queue_of
 from bot.loyalty.purchases import balance
 from bot.outreach.dispatcher import send_queued
 from bot.referrals import rules
@@ -22,6 +23,7 @@ from storage import referrals as store
 from storage.customers import get_customer_by_id
 from storage.models import Campaign, Order, OrderStatus, Referral, ReferralStatus
 from storage.points import add_points, issue_coupon, lock_customer
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +94,7 @@ async def convert(
         return None
     if referral.qualifies_at is None or referral.qualifies_at > now:
         return None
-    base = {
-        "referral_id": referral_id,
-        "referrer_id": referral.referrer_id,
-        "referee_id": referral.referee_id,
-    }
+    conversion = partial(Conversion, referral_id, referral.referrer_id, referral.referee_id)
     order = await session.get(Order, referral.order_id) if referral.order_id is not None else None
     refunded_at = order.refunded_at if order is not None and order.status != OrderStatus.PAID else None
     if refunded_at is not None and refunded_at < referral.qualifies_at:
@@ -104,7 +102,7 @@ async def convert(
         referral.status, referral.cancelled_at = ReferralStatus.CANCELLED, refunded_at
         session.add(referral)
         await session.flush()
-        return Conversion(**base, cancelled=True)
+        return conversion(cancelled=True)
     converted_at = referral.qualifies_at
     rewarded = True
     if referral.referrer_id is not None and settings.referral_weekly_cap:
@@ -136,7 +134,7 @@ async def convert(
     referral.referee_points = referee_gift.points if referee_gift else 0
     session.add(referral)
     await session.flush()
-    return Conversion(**base, rewarded=rewarded, referrer_gift=referrer_gift, referee_gift=referee_gift)
+    return conversion(rewarded=rewarded, referrer_gift=referrer_gift, referee_gift=referee_gift)
 
 
 async def queue_notices(
@@ -199,7 +197,7 @@ async def sweep(context: BotContext) -> Counter:
             if await store.mark_pending(
                 session,
                 referee_id=referee_id,
-                order_id=order.id,
+                order_id=saved_id(order),
                 amount_minor=order.amount_minor,
                 ordered_at=order.ordered_at,
                 qualifies_at=order.ordered_at + window,
@@ -236,7 +234,7 @@ async def sweep_job(context: BotContext) -> None:
 def schedule(application: Application) -> None:
     """Run the sweep every REFERRAL_SWEEP_MINUTES, starting a couple of minutes after start-up."""
     minutes = application.bot_data["settings"].referral_sweep_minutes
-    application.job_queue.run_repeating(
+    job_queue_of(application).run_repeating(
         sweep_job,
         interval=timedelta(minutes=minutes),
         first=timedelta(minutes=2),

@@ -75,7 +75,8 @@ async def attribute_on_start(
 async def on_order(session: AsyncSession, outcome: object) -> None:
     """A new paid order of a referee may be their first qualifying purchase: the referral becomes pending
     until the order's return window (loyalty's pending window) ends."""
-    assert isinstance(outcome, purchases.OrderOutcome)
+    if not isinstance(outcome, purchases.OrderOutcome):
+        raise TypeError(f"an order listener got {type(outcome).__name__}")
     order = outcome.order
     if not outcome.created or outcome.customer_id is None or outcome.available_at is None:
         return
@@ -93,7 +94,8 @@ async def on_order(session: AsyncSession, outcome: object) -> None:
 
 async def on_reversal(session: AsyncSession, outcome: object) -> None:
     """A refund of the qualifying purchase within its return window cancels the referral."""
-    assert isinstance(outcome, purchases.ReversalOutcome)
+    if not isinstance(outcome, purchases.ReversalOutcome):
+        raise TypeError(f"a reversal listener got {type(outcome).__name__}")
     order = outcome.order
     if not outcome.changed or order is None or order.id is None or order.refunded_at is None:
         return

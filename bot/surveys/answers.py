@@ -16,6 +16,7 @@ from storage import surveys as store
 from storage.customers import get_customer
 from storage.models import Customer, Survey, SurveyKind
 from storage.points import add_points
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ REASON_MAX_CHARS = 1000
 # Row ids are 32-bit integers; a larger id in button data is forged and PostgreSQL would refuse the query.
 MAX_ROW_ID = 2**31 - 1
 # Scores at or below these are detractors the shop team hears about at once.
-DETRACTOR_MAX = {SurveyKind.NPS: 6, SurveyKind.CSAT: 2}
+DETRACTOR_MAX: dict[str, int] = {SurveyKind.NPS: 6, SurveyKind.CSAT: 2}
 
 
 class TapStatus(StrEnum):
@@ -117,13 +118,13 @@ async def close_reason(
         if customer is None:
             return None
         survey = await store.awaiting_reason(
-            session, customer_id=customer.id, now=now, survey_id=survey_id, message_id=reply_to
+            session, customer_id=saved_id(customer), now=now, survey_id=survey_id, message_id=reply_to
         )
         if survey is None:
             return None
         free_text = survey_id is None and reply_to is None
         window = timedelta(minutes=env.settings.survey_reason_free_text_minutes)
-        if free_text and now >= survey.answered_at + window:
+        if free_text and (survey.answered_at is None or now >= survey.answered_at + window):
             return None
         if reason is not None:
             reason = reason.strip()[:REASON_MAX_CHARS]

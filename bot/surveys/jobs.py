@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.context import BotContext, env_of
+from bot.context import BotContext, env_of, job_queue_of
 from bot.surveys.recovery import recover_sending
 from bot.surveys.service import Outcome, request_survey
 from storage import surveys as store
@@ -102,14 +102,17 @@ def request_survey_later(
 
 async def _delayed_survey(context: BotContext) -> None:
     """JobQueue callback of request_survey_later."""
-    data = context.job.data
+    job = context.job
+    if job is None or not isinstance(job.data, dict):
+        raise RuntimeError("_delayed_survey runs only as the job request_survey_later queues")
+    data = job.data
     await _send(context, data["customer_id"], data["kind"], data["trigger"])
 
 
 def schedule(application: Application) -> None:
     """Run the sweep every SURVEY_SWEEP_MINUTES, starting a minute after start-up."""
     minutes = application.bot_data["settings"].survey_sweep_minutes
-    application.job_queue.run_repeating(
+    job_queue_of(application).run_repeating(
         sweep_job,
         interval=timedelta(minutes=minutes),
         first=timedelta(minutes=1),

@@ -22,6 +22,7 @@ from datetime import timedelta
 from bot.context import AppEnv
 from storage import surveys as store
 from storage.models import OutboxState
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -37,17 +38,17 @@ async def recover_sending(env: AppEnv, *, limit: int = 500) -> Counter:
         for survey, row, chat_id in await store.stuck_sending(session, limit=limit):
             if row is not None and row.state == OutboxState.SENT:
                 await store.mark_sent(
-                    session, survey_id=survey.id, chat_id=chat_id, message_id=row.message_id
+                    session, survey_id=saved_id(survey), chat_id=chat_id, message_id=row.message_id
                 )
                 tally["recovered_sent"] += 1
             elif (row is not None and row.state in NOT_DELIVERED) or (
                 row is None and survey.sent_at < stale_before
             ):
-                await store.mark_failed(session, survey_id=survey.id)
+                await store.mark_failed(session, survey_id=saved_id(survey))
                 tally["freed"] += 1
             elif row is not None and now >= survey.expires_at:
                 await store.cancel_outbox_row(session, row=row, outcome="survey expired")
-                await store.mark_failed(session, survey_id=survey.id)
+                await store.mark_failed(session, survey_id=saved_id(survey))
                 tally["freed"] += 1
             else:
                 tally["in_outbox"] += 1

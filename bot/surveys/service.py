@@ -21,6 +21,7 @@ from storage import surveys as store
 from storage.customers import get_customer_by_id
 from storage.models import Campaign, Customer, Survey, SurveyKind
 from storage.points import lock_customer
+from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +75,8 @@ def skip_keyboard(env: AppEnv, locale: str, survey: Survey) -> InlineKeyboardMar
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"{SKIP_PREFIX}:{survey.id}")]])
 
 
-def eligibility(env: AppEnv, customer: Customer | None, last_sent: Any) -> Outcome | None:
-    """Why this customer may not get the survey now, or None when they may."""
-    if customer is None or customer.telegram_id is None:
-        return Outcome.UNKNOWN
+def eligibility(env: AppEnv, customer: Customer, last_sent: Any) -> Outcome | None:
+    """Why this known, linked customer may not get the survey now, or None when they may."""
     if not customer.marketing_opt_in:
         return Outcome.OPTED_OUT
     if not customer.reachable:
@@ -118,6 +117,8 @@ async def request_survey(
     async with env.db.session() as session:
         customer = await lock_customer(session, customer_id=customer_id)
         last_sent = await store.last_sent_at(session, customer_id=customer_id, kind=kind)
+        if customer is None or customer.telegram_id is None:
+            return Outcome.UNKNOWN
         refusal = eligibility(env, customer, last_sent)
         if refusal is not None:
             return refusal
@@ -140,14 +141,16 @@ async def request_survey(
         )
     except Forbidden:
         logger.info("Customer %s blocked the bot; survey %s not delivered", customer_id, survey.id)
-        await _record_failure(env, survey_id=survey.id, customer_id=customer_id, unreachable=True)
+        await _record_failure(env, survey_id=saved_id(survey), customer_id=customer_id, unreachable=True)
         return Outcome.UNREACHABLE
     except TelegramError:
         logger.warning("Survey %s to customer %s failed", survey.id, customer_id, exc_info=True)
-        await _record_failure(env, survey_id=survey.id, customer_id=customer_id, unreachable=False)
+        await _record_failure(env, survey_id=saved_id(survey), customer_id=customer_id, unreachable=False)
         return Outcome.FAILED
     async with env.db.session() as session:
-        await store.mark_sent(session, survey_id=survey.id, chat_id=chat_id, message_id=message.message_id)
+        await store.mark_sent(
+            session, survey_id=saved_id(survey), chat_id=chat_id, message_id=message.message_id
+        )
     return Outcome.SENT
 
 
