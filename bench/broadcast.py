@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from telegram import Update
 
 from bot.app import build_application
+from bot.context import env_of
 from bot.outreach import broadcasts, jobs
-from bot.outreach.dispatcher import env_of
 from bot.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade_to_head
