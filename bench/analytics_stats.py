@@ -3,7 +3,8 @@
     pip install -e ".[bench]"
     python bench/analytics_stats.py                       # 100k customers, 1M orders, temporary SQLite
     python bench/analytics_stats.py --customers 10000 --orders 100000 \
-        --url postgresql+asyncpg://postgres@127.0.0.1:5432/bench
+        --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres   # in a scratch database
+    python bench/analytics_stats.py --smoke                # a few seconds
 
 Prints: data generation, the rollup rebuild, the per-order cost of keeping rollups up to date, /stats for
 three periods (figures for the period and the one before, as the bot computes them), pandas on the same
@@ -12,12 +13,8 @@ periods (raw rows already in memory; loading them is timed separately), and chec
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import random
 import sys
-import tempfile
-import time
 import warnings
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
+from bench import _common as common
 from bot.analytics import metrics
 from bot.analytics.periods import Period
 from storage.db import Database
@@ -113,34 +111,36 @@ def pandas_figures(frame: pd.DataFrame, period: Period, window: int) -> dict:
     return {"current": one(period.start, period.end), "previous": one(before.start, before.end)}
 
 
-async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.url or f"sqlite+aiosqlite:///{folder}/bench.db"
+async def main(args) -> None:
+    async with common.scratch_database(args.postgres) as url:
         db = Database(url)
-        if not db.is_sqlite:
-            async with db.engine.begin() as connection:
-                await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                await connection.execute(text("CREATE SCHEMA public"))
-        await upgrade_to_head(db)
-        print(f"database: {'SQLite' if db.is_sqlite else 'PostgreSQL'}")
-        started = time.perf_counter()
+        try:
+            if not await measure(db, args):
+                sys.exit(1)
+        finally:
+            await db.dispose()
+
+
+async def measure(db: Database, args) -> bool:
+    """Prints the figures; False if /stats and pandas disagree."""
+    await upgrade_to_head(db)
+    with common.timed() as elapsed:
         await fill(db, args.customers, args.orders)
-        elapsed = time.perf_counter() - started
-        print(f"generated {args.customers:,} customers, {args.orders:,} orders in {elapsed:.1f}s")
-        started = time.perf_counter()
+    print(f"generated {args.customers:,} customers, {args.orders:,} orders in {elapsed.seconds:.1f}s")
+    with common.timed() as elapsed:
         async with db.session() as session:
             await rebuild_rollups(session)
-        print(f"rebuild-rollups: {time.perf_counter() - started:.1f}s")
-        if not db.is_sqlite:
-            # After a bulk load the planner has no statistics and the visibility map is empty (no
-            # index-only scans); autovacuum would catch up within minutes on a live database.
-            async with db.engine.connect() as connection:
-                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.execute(text("VACUUM ANALYZE"))
-        timings = {}
-        for linked in (False, True):  # an order of nobody known touches no rollup: the baseline
-            started = time.perf_counter()
-            for n in range(200):
+    print(f"rebuild-rollups: {elapsed.seconds:.1f}s")
+    if not db.is_sqlite:
+        # After a bulk load the planner has no statistics and the visibility map is empty (no
+        # index-only scans); autovacuum would catch up within minutes on a live database.
+        async with db.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM ANALYZE"))
+    timings = {}
+    for linked in (False, True):  # an order of nobody known touches no rollup: the baseline
+        with common.timed() as elapsed:
+            for n in range(args.live_orders):
                 async with db.session() as session:
                     await record_order(
                         session,
@@ -148,12 +148,15 @@ async def main(args: argparse.Namespace) -> None:
                         amount_minor=1000,
                         currency="USD",
                         ordered_at=datetime(2026, 4, 1, 12, tzinfo=UTC),
-                        customer_id=n * 7 + 1 if linked else None,
+                        customer_id=n * 7 % args.customers + 1 if linked else None,
                     )
-            timings[linked] = (time.perf_counter() - started) / 200 * 1000
-        print(f"recording an order: {timings[True]:.1f} ms with its rollups, {timings[False]:.1f} ms without")
+        timings[linked] = elapsed.ms / args.live_orders
+    print(
+        f"recording an order: {timings[True]:.1f} ms with its rollups, {timings[False]:.1f} ms without "
+        f"({common.ratio(timings[True], timings[False])} the baseline)"
+    )
 
-        started = time.perf_counter()
+    with common.timed() as elapsed:
         async with db.read_session() as session:
             connection = await session.connection()
             result = await connection.execute(
@@ -165,43 +168,39 @@ async def main(args: argparse.Namespace) -> None:
                 result.all(), columns=["customer_id", "ordered_at", "amount_minor", "status"]
             )
         frame["ordered_at"] = pd.to_datetime(frame.ordered_at, utc=True)
-        print(f"pandas: loading the raw rows {time.perf_counter() - started:.2f}s")
+    print(f"pandas: loading the raw rows {elapsed.seconds:.2f}s")
 
-        end = LAST_DAY.toordinal() + 1
-        periods = {"30d": Period(end - 30, end), "90d": Period(end - 90, end), "2026-01": Period(
-            date(2026, 1, 1).toordinal(), date(2026, 2, 1).toordinal())}  # fmt: skip
-        agree = True
-        for name, period in periods.items():
-            started = time.perf_counter()
+    end = LAST_DAY.toordinal() + 1
+    periods = {"30d": Period(end - 30, end), "90d": Period(end - 90, end), "2026-01": Period(
+        date(2026, 1, 1).toordinal(), date(2026, 2, 1).toordinal())}  # fmt: skip
+    agree = True
+    for name, period in periods.items():
+        with common.timed() as ours:
             async with db.read_session() as session:
                 report = await metrics.build_report(
                     session, period=period, churn_days=CHURN_DAYS, zone=UTC, exponent=2
                 )
-            ours = time.perf_counter() - started
-            started = time.perf_counter()
-            theirs = pandas_figures(frame, period, CHURN_DAYS)
-            pandas_time = time.perf_counter() - started
-            same = all(
-                round(report.current[k], 2) == round(theirs["current"][k], 2)
-                and round(report.previous[k], 2) == round(theirs["previous"][k], 2)
-                for k in KEYS
-            )
-            agree &= same
-            figures = report.current
-            print(
-                f"/stats {name:>7}: {ours * 1000:7.1f} ms   pandas: {pandas_time * 1000:7.1f} ms   "
-                f"{'same figures' if same else 'FIGURES DIFFER'}   "
-                f"(orders {figures['orders']:,}, active at end {figures['active_end']:,})"
-            )
-        await db.dispose()
-        if not agree:
-            sys.exit(1)
+        with common.timed() as theirs:
+            figures = pandas_figures(frame, period, CHURN_DAYS)
+        same = all(
+            round(report.current[k], 2) == round(figures["current"][k], 2)
+            and round(report.previous[k], 2) == round(figures["previous"][k], 2)
+            for k in KEYS
+        )
+        agree &= same
+        verdict = "same figures" if same else "FIGURES DIFFER"
+        print(
+            f"/stats {name:>7}: {ours.ms:7.1f} ms   pandas: {theirs.ms:7.1f} ms "
+            f"(/stats {common.ratio(ours.seconds, theirs.seconds)} pandas)   {verdict}   "
+            f"(orders {report.current['orders']:,}, active at end {report.current['active_end']:,})"
+        )
+    return agree
 
 
 if __name__ == "__main__":
     warnings.filterwarnings("ignore", category=DeprecationWarning)  # sqlmodel nudges bulk inserts to exec()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--orders", type=int, default=1_000_000)
-    parser.add_argument("--url", help="database URL (default: a temporary SQLite file); PostgreSQL is reset")
-    asyncio.run(main(parser.parse_args()))
+    parser = common.BenchParser(__doc__)
+    parser.add_size("--customers", 100_000, 500, "customers")
+    parser.add_size("--orders", 1_000_000, 5_000, "orders")
+    parser.add_size("--live-orders", 200, 20, "orders recorded one by one (with and without rollups)")
+    common.run(main, parser.parse_args())

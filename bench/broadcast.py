@@ -1,28 +1,27 @@
 """Broadcast pacing: achieved send rate vs OUTREACH_RATE, and how long customers wait for a reply while a
 broadcast is going out. The real application against the in-process fake Bot API (each call takes
---latency ms, like a network round trip), on SQLite or --db URL.
+--latency ms, like a network round trip), on a temporary SQLite file or a scratch PostgreSQL database.
 
     python bench/broadcast.py                       # 5,000 messages at the default 25/s (~3.5 minutes)
     python bench/broadcast.py --messages 1000 --rate 100
+    python bench/broadcast.py --smoke --postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from telegram import Update
 
+from bench import _common as common
 from bot.app import build_application
+from bot.context import env_of
 from bot.outreach import broadcasts, jobs
-from bot.outreach.dispatcher import env_of
 from bot.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade_to_head
@@ -59,17 +58,16 @@ async def seed(db: Database, count: int) -> None:
 async def ask(app, api: SlowBotApi) -> float:
     """A customer sends /help; seconds until the bot's answer reached Telegram."""
     before = len(api.sent("sendMessage", chat_id=ASKER.id))
-    started = time.perf_counter()
     update = Update.de_json({"update_id": 1, **updates.command(ASKER, "/help")}, app.bot)
-    await app.process_update(update)
+    with common.timed() as reply:
+        await app.process_update(update)
     if len(api.sent("sendMessage", chat_id=ASKER.id)) <= before:
         raise RuntimeError("the bot did not answer /help")
-    return time.perf_counter() - started
+    return reply.seconds
 
 
-async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.db or f"sqlite+aiosqlite:///{folder}/bench.db"
+async def main(args) -> None:
+    async with common.scratch_database(args.postgres) as url:
         settings = Settings(
             _env_file=None,
             bot_token="123:BENCH",  # noqa: S106  (a made-up token: the bench talks to a local fake Bot API)
@@ -80,45 +78,59 @@ async def main(args: argparse.Namespace) -> None:
             outreach_quiet_end=0,
         )
         db = Database(url)
-        await upgrade_to_head(db)
-        await seed(db, args.messages)
-        api = SlowBotApi(args.latency / 1000)
-        app = build_application(settings, request=FakeRequest(api), db=db, migrate=False)
-        await app.initialize()
-        await app.post_init(app)
-        env = env_of(app)
-        async with db.session() as session:
-            broadcast = await create_broadcast(session, created_by=MERCHANT, segment="all", text="Big sale!")
-        # The asker is a customer too; they get the broadcast like everyone else.
-        total = await broadcasts.launch(env, broadcast_id=broadcast.id, chat_id=MERCHANT, message_id=1)
-        started = time.perf_counter()
+        try:
+            await upgrade_to_head(db)
+            await seed(db, args.messages)
+            api = SlowBotApi(args.latency / 1000)
+            app = build_application(settings, request=FakeRequest(api), db=db, migrate=False)
+            await app.initialize()
+            try:
+                await app.post_init(app)
+                await broadcast(app, api, db, args)
+            finally:
+                await app.shutdown()
+                await app.post_shutdown(app)
+        finally:
+            await db.dispose()
+
+
+async def broadcast(app, api: SlowBotApi, db: Database, args) -> None:
+    env = env_of(app)
+    async with db.session() as session:
+        draft = await create_broadcast(session, created_by=MERCHANT, segment="all", text="Big sale!")
+    # The asker is a customer too; they get the broadcast like everyone else.
+    total = await broadcasts.launch(env, broadcast_id=draft.id, chat_id=MERCHANT, message_id=1)
+    with common.timed() as elapsed:
         drain = asyncio.create_task(jobs.dispatch(app))
         latencies = []
         while not drain.done():
             await asyncio.sleep(args.ask_every)
             latencies.append(await ask(app, api))
         await drain
-        elapsed = time.perf_counter() - started
-        sent = sum(1 for call in api.sent("sendMessage") if "Big sale" in (call.text or ""))
-        latencies.sort()
-        p95 = latencies[int(len(latencies) * 0.95) - 1] if latencies else 0.0
-        print(f"broadcast: {sent}/{total} messages in {elapsed:.1f} s")
-        print(f"send rate: {sent / elapsed:.1f}/s achieved vs {args.rate:g}/s configured")
-        print(
-            f"reply latency during the broadcast ({len(latencies)} replies): "
-            f"median {1000 * statistics.median(latencies):.0f} ms, p95 {1000 * p95:.0f} ms, "
-            f"max {1000 * latencies[-1]:.0f} ms (Bot API round trip {args.latency:g} ms)"
-        )
-        await app.shutdown()
-        await app.post_shutdown(app)
-        await db.dispose()
+    sent = sum(1 for call in api.sent("sendMessage") if "Big sale" in (call.text or ""))
+    if sent != total:
+        raise RuntimeError(f"{sent} of {total} broadcast messages reached Telegram")
+    latencies.sort()
+    p95 = latencies[max(int(len(latencies) * 0.95) - 1, 0)]
+    median = statistics.median(latencies)
+    achieved = sent / elapsed.seconds
+    round_trip = args.latency / 1000
+    print(f"broadcast: {sent}/{total} messages in {elapsed.seconds:.1f} s")
+    print(
+        f"send rate: {achieved:.1f}/s achieved vs {args.rate:g}/s configured "
+        f"({common.ratio(achieved, args.rate)})"
+    )
+    print(
+        f"reply latency during the broadcast ({len(latencies)} replies): "
+        f"median {1000 * median:.0f} ms ({common.ratio(median, round_trip)} the Bot API round trip of "
+        f"{args.latency:g} ms), p95 {1000 * p95:.0f} ms, max {1000 * latencies[-1]:.0f} ms"
+    )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=5000)
+    parser = common.BenchParser(__doc__)
+    parser.add_size("--messages", 5000, 60, "customers the broadcast goes to")
+    parser.add_size("--ask-every", 0.5, 0.2, "seconds between customer messages")
     parser.add_argument("--rate", type=float, default=25.0, help="OUTREACH_RATE (messages per second)")
     parser.add_argument("--latency", type=float, default=20.0, help="Bot API round trip, ms")
-    parser.add_argument("--ask-every", type=float, default=0.5, help="seconds between customer messages")
-    parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
-    asyncio.run(main(parser.parse_args()))
+    common.run(main, parser.parse_args())
