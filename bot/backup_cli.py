@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
 from storage import backup as store
+from storage import restore as restoring
 from storage.migrate import head_revisions
 
 EXIT_REFUSED = 2
@@ -94,7 +95,7 @@ def restore_command(settings: Settings, file: str, *, yes: bool, stdin: TextIO |
     url = settings.database_url
     try:
         live = store.sqlite_path(url)
-        checked = asyncio.run(store.check_backup(file))
+        checked = asyncio.run(restoring.check_backup(file))
     except store.NotSqlite:
         print(postgres_hint(url, "restore"), file=sys.stderr)
         return EXIT_REFUSED
@@ -105,7 +106,7 @@ def restore_command(settings: Settings, file: str, *, yes: bool, stdin: TextIO |
         if not stdin.isatty():
             _error("restore refused: it replaces the live database; confirm on a terminal or pass --yes")
             return EXIT_REFUSED
-        now = asyncio.run(store.database_summary(url))
+        now = asyncio.run(restoring.database_summary(url))
         backup = checked.summary
         saved = datetime.fromtimestamp(backup.path.stat().st_mtime).astimezone().isoformat(" ", "minutes")
         prompt = (
@@ -117,7 +118,7 @@ def restore_command(settings: Settings, file: str, *, yes: bool, stdin: TextIO |
             _error("restore cancelled; nothing was changed")
             return EXIT_REFUSED
     try:
-        restored = asyncio.run(store.restore_sqlite(url, source=file))
+        restored = asyncio.run(restoring.restore_sqlite(url, source=file))
     except store.BackupRefused as error:  # the file changed since it was checked
         _error(f"restore refused: {error}")
         return EXIT_REFUSED
