@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
 
 from bot.settings import PROJECT_ROOT
 from tests.conftest import MERCHANT, TEST_TOKEN
+from tests.e2e_support import bot_process, free_port
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.bot_api_server import FakeBotApiServer
@@ -22,53 +20,6 @@ from tests.fakes.updates import TgUser
 
 ARABIC_USER = TgUser(id=7101, first_name="ليلى", language_code="ar")
 ENGLISH_USER = TgUser(id=7102, first_name="Lee", language_code="en")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@asynccontextmanager
-async def bot_process(
-    api_url: str, db_url: str, *args: str, **env: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("PORT", "WEBHOOK_URL", "WEBHOOK_SECRET")
-    }
-    environment.update(
-        BOT_TOKEN=TEST_TOKEN,
-        TELEGRAM_API_URL=api_url,
-        DATABASE_URL=db_url,
-        MERCHANT_IDS=str(MERCHANT.id),
-        SHOP_NAME="Loopback Shop",
-        DEFAULT_LOCALE="en",
-        **env,
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        *args,
-        cwd=PROJECT_ROOT,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
 
 
 async def replies_to(api: FakeBotApi, user: TgUser) -> str:
@@ -105,20 +56,16 @@ async def test_webhook_bot_checks_the_secret_token(db, db_url):
             PORT=str(port),
             WEBHOOK_URL="https://shop.example",
             WEBHOOK_SECRET="s3cret-token",
-        ),
+        ) as bot,
         aiohttp.ClientSession() as http,
     ):
         registration = await api.wait_for(lambda c: c.method == "setWebhook", timeout=30)
         assert registration.params["url"] == "https://shop.example/telegram"
         assert registration.params["secret_token"] == "s3cret-token"
         url = f"http://127.0.0.1:{port}/telegram"
-        for _ in range(100):  # the server starts right after setWebhook
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
+        await bot.until_output("is running (webhook)")  # the HTTP server started before this line
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert response.status == 200
         update = {"update_id": 1, **updates.command(ENGLISH_USER, "/start")}
         async with http.post(
             url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}

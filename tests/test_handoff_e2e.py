@@ -7,11 +7,11 @@ import asyncio
 import signal
 
 from tests.conftest import MERCHANT
+from tests.e2e_support import bot_process
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.bot_api_server import FakeBotApiServer
 from tests.faq_support import JOHN, relayed_ids, staff_reply
-from tests.test_e2e import bot_process
 
 
 async def text_to(api: FakeBotApi, chat_id: int, needle: str) -> str:
