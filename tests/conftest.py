@@ -4,8 +4,11 @@ the fake Bot API, and the real application wired to both."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import pickle
 import shutil
+import traceback
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,6 +28,18 @@ from tests.fakes.updates import TgUser
 from tests.harness import FakeClock, Harness
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """In parallel by default: `-n auto` (one xdist worker per core) unless -n was given or xdist is off
+    (`-p no:xdist`)."""
+    if not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
+        return
+    if config.option.numprocesses is None:
+        config.option.numprocesses = "auto"
+
+
 TEST_TOKEN = "123456:TEST-TOKEN"
 MERCHANT = TgUser(id=900001, first_name="Mona", language_code="en")
 
@@ -88,15 +103,16 @@ def postgres_url() -> Iterator[str]:
         asyncio.run(_create_or_drop(PG_URL, name, create=False))
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(PG_URL is None, reason="TEST_DATABASE_URL is not set"),
-        ),
-    ]
-)
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(PG_URL is None, reason="TEST_DATABASE_URL is not set"),
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of a migrated database on each backend (the `db` fixture also empties PostgreSQL)."""
     if request.param == "sqlite":
@@ -180,3 +196,46 @@ async def harness(
     finally:
         await application.shutdown()
         await application.post_shutdown(application)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def polling_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """One real polling bot, restarted once, that the end-to-end tests needing just that share
+    (tests/e2e_support.py:polling_run), on its own database, emptied first. Under xdist the first worker
+    that needs it runs it and the others read its record (a file lock in the session's shared temp dir),
+    so the bot starts as few times as on one process."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return _polling_run(request, tmp_path_factory)
+    shared = tmp_path_factory.getbasetemp().parent  # one per session, shared by its workers
+    record = shared / f"polling-run-{request.param}.pickle"
+    with open(shared / f"polling-run-{request.param}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            run = _polling_run(request, tmp_path_factory)
+            if run.failure is not None:  # exceptions do not all pickle; their text does
+                run.failure = AssertionError("".join(traceback.format_exception(run.failure)))
+            record.write_bytes(pickle.dumps(run))
+        return pickle.loads(record.read_bytes())
+
+
+def _polling_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    from tests.e2e_support import polling_run
+
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("polling-run") / "engagement.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite+aiosqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+
+    async def empty_then_run():
+        if request.param != "sqlite":
+            database = Database(url)
+            try:
+                await _truncate_all(database)
+            finally:
+                await database.dispose()
+        return await polling_run(url)
+
+    return asyncio.run(empty_then_run())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 
 import aiohttp
@@ -12,36 +11,22 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from tests.conftest import MERCHANT, TEST_TOKEN
-from tests.e2e_support import bot_process, free_port
+from tests.e2e_support import ENGLISH_USER, bot_process, free_port, replies_to
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.bot_api_server import FakeBotApiServer
-from tests.fakes.updates import TgUser
-
-ARABIC_USER = TgUser(id=7101, first_name="ليلى", language_code="ar")
-ENGLISH_USER = TgUser(id=7102, first_name="Lee", language_code="en")
 
 
-async def replies_to(api: FakeBotApi, user: TgUser) -> str:
-    call = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == user.id, timeout=30)
-    return call.text or ""
-
-
-async def test_polling_bot_welcomes_arabic_and_english_users(db, db_url):
-    api = FakeBotApi()
-    async with FakeBotApiServer(api) as server, bot_process(server.url, db_url) as process:
-        api.push_update(updates.command(ARABIC_USER, "/start"))
-        api.push_update(updates.command(ENGLISH_USER, "/start"))
-        arabic = await replies_to(api, ARABIC_USER)
-        english = await replies_to(api, ENGLISH_USER)
-        assert "أهلًا بك في" in arabic and "ليلى" in arabic and "Loopback Shop" in arabic
-        assert "Welcome to Loopback Shop, Lee!" in english
-        assert server.tokens_seen == {TEST_TOKEN}
-        menus = api.sent("setMyCommands")
-        assert {call.params.get("language_code") for call in menus} >= {"en", "ar"}
-        assert any(call.params.get("scope", {}).get("chat_id") == MERCHANT.id for call in menus)
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 20) == 0
+def test_polling_bot_welcomes_arabic_and_english_users(polling_run):
+    """On the polling bot that tests/e2e_support.py:polling_run starts (the hand-off test shares it)."""
+    arabic, english = polling_run["arabic"], polling_run["english"]
+    assert "أهلًا بك في" in arabic and "ليلى" in arabic and "Loopback Shop" in arabic
+    assert "Welcome to Loopback Shop, Lee!" in english
+    assert polling_run["tokens_seen"] == {TEST_TOKEN}
+    menus = polling_run["menus"]
+    assert {call.params.get("language_code") for call in menus} >= {"en", "ar"}
+    assert any(call.params.get("scope", {}).get("chat_id") == MERCHANT.id for call in menus)
+    assert polling_run["first_exit"] == 0  # SIGTERM: a clean stop
 
 
 async def test_webhook_bot_checks_the_secret_token(db, db_url):
