@@ -103,6 +103,7 @@ def build_application(
         globals_={"shop_name": settings.shop_name, "currency": settings.currency},
     )
     set_rollup_timezone(settings.timezone)  # analytics rollups bucket orders by the shop's local day
+    clock = clock or Clock()
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -110,7 +111,7 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode="HTML"))
-        .rate_limiter(BulkAwareRateLimiter(max_retries=3, bulk_rate=settings.outreach_rate))
+        .rate_limiter(BulkAwareRateLimiter(max_retries=3, bulk_rate=settings.outreach_rate, clock=clock))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -121,7 +122,7 @@ def build_application(
     application.bot_data.update(
         settings=settings,
         templates=templates,
-        clock=clock or Clock(),
+        clock=clock,
         commands=collect_commands(FEATURES),
         injected_db=db,
         migrate=migrate,

@@ -11,7 +11,8 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.bccache import Bucket
 from markupsafe import Markup, escape
 
 from bot.settings import LOCALES
@@ -35,6 +36,25 @@ def normalize_locale(language_code: str | None, default: str) -> str:
     return default
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Templates compiled once per process, shared by every Templates instance (the tests build an
+    application per test); a template whose source changed is compiled again (Jinja checks the checksum)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, tuple[str, Any]] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        checksum, code = self._code.get(bucket.key, (None, None))
+        if checksum == bucket.checksum:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = (bucket.checksum, bucket.code)
+
+
+_COMPILED = _CompiledTemplates()  # every Environment below is configured alike, so they can share it
+
+
 class Templates:
     """One Jinja2 environment over `templates/`; renders by locale with a fallback-free lookup."""
 
@@ -48,6 +68,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            bytecode_cache=_COMPILED,
         )
         self.env.filters["isolate"] = isolate
         self.env.globals.update(globals_ or {})

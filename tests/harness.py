@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,10 +19,24 @@ _update_ids = itertools.count(1)
 
 
 class FakeClock(Clock):
-    """A clock the test moves by hand."""
+    """A clock the test moves by hand, with virtual time for pacing.
+
+    Wall time (`now()`) moves only when the test sets or advances it. Pacing time (`monotonic()`, seconds
+    from 0) moves only through `sleep()`: a sleeper is woken as soon as the event loop has run what was
+    ready, and the clock jumps to its wake-up time, sleepers in order of wake-up time. So pacing never
+    really waits, and tests assert the exact virtual seconds it took. `hold_pacing()` makes sleepers wait
+    until `resume_pacing()`, to look at the application while bulk sends are waiting for their slot.
+    """
 
     def __init__(self, start: datetime | None = None) -> None:
         self.current = start or datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+        self.elapsed = 0.0
+        self.sleeps: list[float] = []  # every pacing sleep asked for, in seconds, in order
+        self.held = False
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._waking = False
+        self._changed = asyncio.Event()
 
     def now(self) -> datetime:
         return self.current
@@ -31,6 +47,54 @@ class FakeClock(Clock):
     def advance(self, **delta: float) -> datetime:
         self.current += timedelta(**delta)
         return self.current
+
+    # --- pacing: virtual monotonic time -------------------------------------------------------------
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._sleepers, (self.elapsed + max(seconds, 0.0), next(self._order), future))
+        self._changed.set()
+        self._wake_soon(loop)
+        await future
+
+    @property
+    def sleeping(self) -> int:
+        """How many pacing sleeps are waiting now."""
+        return sum(not future.done() for _, _, future in self._sleepers)
+
+    async def until_sleeping(self, count: int = 1) -> None:
+        """Wait (event-driven, no polling) until at least `count` pacing sleeps are waiting."""
+        while self.sleeping < count:
+            self._changed.clear()
+            await self._changed.wait()
+
+    def hold_pacing(self) -> None:
+        self.held = True
+
+    def resume_pacing(self) -> None:
+        self.held = False
+        self._wake_soon(asyncio.get_running_loop())
+
+    def _wake_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._waking and not self.held and self._sleepers:
+            self._waking = True
+            loop.call_soon(self._wake_next, loop)
+
+    def _wake_next(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._waking = False
+        if self.held:
+            return
+        while self._sleepers:
+            wake_at, _, future = heapq.heappop(self._sleepers)
+            if not future.done():  # a cancelled sleeper just leaves
+                self.elapsed = max(self.elapsed, wake_at)
+                future.set_result(None)
+                break
+        self._wake_soon(loop)
 
 
 class Harness:

@@ -4,92 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
 
 from tests.conftest import MERCHANT, PROJECT_ROOT, TEST_TOKEN
+from tests.e2e_support import ENGLISH_USER, bot_process, free_port, replies_to
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.bot_api_server import FakeBotApiServer
-from tests.fakes.updates import TgUser
-
-ARABIC_USER = TgUser(id=7101, first_name="ليلى", language_code="ar")
-ENGLISH_USER = TgUser(id=7102, first_name="Lee", language_code="en")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@asynccontextmanager
-async def bot_process(
-    api_url: str, db_url: str, *args: str, **env: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("PORT", "WEBHOOK_URL", "WEBHOOK_SECRET")
-    }
-    environment.update(
-        BOT_TOKEN=TEST_TOKEN,
-        TELEGRAM_API_URL=api_url,
-        DATABASE_URL=db_url,
-        MERCHANT_IDS=str(MERCHANT.id),
-        SHOP_NAME="Loopback Shop",
-        DEFAULT_LOCALE="en",
-        **env,
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        *args,
-        cwd=PROJECT_ROOT,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
-async def replies_to(api: FakeBotApi, user: TgUser) -> str:
-    call = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == user.id, timeout=30)
-    return call.text or ""
-
-
-async def test_polling_bot_welcomes_arabic_and_english_users(db, db_url):
-    api = FakeBotApi()
-    async with FakeBotApiServer(api) as server, bot_process(server.url, db_url) as process:
-        api.push_update(updates.command(ARABIC_USER, "/start"))
-        api.push_update(updates.command(ENGLISH_USER, "/start"))
-        arabic = await replies_to(api, ARABIC_USER)
-        english = await replies_to(api, ENGLISH_USER)
-        assert "أهلًا بك في" in arabic and "ليلى" in arabic and "Loopback Shop" in arabic
-        assert "Welcome to Loopback Shop, Lee!" in english
-        assert server.tokens_seen == {TEST_TOKEN}
-        menus = api.sent("setMyCommands")
-        assert {call.params.get("language_code") for call in menus} >= {"en", "ar"}
-        assert any(call.params.get("scope", {}).get("chat_id") == MERCHANT.id for call in menus)
-        process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 20) == 0
+def test_polling_bot_welcomes_arabic_and_english_users(polling_run):
+    """On the polling bot that tests/e2e_support.py:polling_run starts (the hand-off test shares it)."""
+    arabic, english = polling_run["arabic"], polling_run["english"]
+    assert "أهلًا بك في" in arabic and "ليلى" in arabic and "Loopback Shop" in arabic
+    assert "Welcome to Loopback Shop, Lee!" in english
+    assert polling_run["tokens_seen"] == {TEST_TOKEN}
+    menus = polling_run["menus"]
+    assert {call.params.get("language_code") for call in menus} >= {"en", "ar"}
+    assert any(call.params.get("scope", {}).get("chat_id") == MERCHANT.id for call in menus)
+    assert polling_run["first_exit"] == 0  # SIGTERM: a clean stop
 
 
 async def test_webhook_bot_checks_the_secret_token(db, db_url):
@@ -104,20 +40,16 @@ async def test_webhook_bot_checks_the_secret_token(db, db_url):
             PORT=str(port),
             WEBHOOK_URL="https://shop.example",
             WEBHOOK_SECRET="s3cret-token",
-        ),
+        ) as bot,
         aiohttp.ClientSession() as http,
     ):
         registration = await api.wait_for(lambda c: c.method == "setWebhook", timeout=30)
         assert registration.params["url"] == "https://shop.example/telegram"
         assert registration.params["secret_token"] == "s3cret-token"
         url = f"http://127.0.0.1:{port}/telegram"
-        for _ in range(100):  # the server starts right after setWebhook
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
+        await bot.until_output("is running (webhook)")  # the HTTP server started before this line
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert response.status == 200
         update = {"update_id": 1, **updates.command(ENGLISH_USER, "/start")}
         async with http.post(
             url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}

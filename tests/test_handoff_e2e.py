@@ -1,53 +1,23 @@
 """Hand-off end to end with the real `python -m bot run` process and a loopback fake Bot API: the
-conversation is opened by one process and answered and closed after a restart, by another."""
+conversation is opened by one process and answered and closed after a restart, by another.
+
+The run itself is tests/e2e_support.py:polling_run, shared with test_e2e's welcome test (each bot start
+costs seconds); this test asserts every step of it."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
-
 from tests.conftest import MERCHANT
-from tests.fakes import updates
-from tests.fakes.bot_api import FakeBotApi
-from tests.fakes.bot_api_server import FakeBotApiServer
-from tests.faq_support import JOHN, relayed_ids, staff_reply
-from tests.test_e2e import bot_process
 
 
-async def text_to(api: FakeBotApi, chat_id: int, needle: str) -> str:
-    call = await api.wait_for(
-        lambda c: c.method == "sendMessage" and c.chat_id == chat_id and needle in (c.text or ""), timeout=30
-    )
-    return call.text or ""
-
-
-async def stop(process) -> None:
-    process.send_signal(signal.SIGTERM)
-    assert await asyncio.wait_for(process.wait(), 20) == 0
-
-
-async def test_hand_off_relays_both_ways_across_a_restart(db, db_url):
-    api = FakeBotApi()
-    async with FakeBotApiServer(api) as server:
-        async with bot_process(server.url, db_url) as process:
-            api.push_update(updates.command(JOHN, "/start"))
-            await text_to(api, JOHN.id, "Welcome")
-            api.push_update(updates.message(JOHN, "I want to talk to a human"))
-            alert = await text_to(api, MERCHANT.id, "Conversation #1")
-            assert "I want to talk to a human" in alert
-            await text_to(api, JOHN.id, "passed your question to our team")
-            await stop(process)
-        (relayed,) = await relayed_ids(db, MERCHANT.id)
-
-        async with bot_process(server.url, db_url) as process:
-            api.push_update(staff_reply(MERCHANT, relayed, "Hello John, how can we help?"))
-            copy = await api.wait_for(
-                lambda c: c.method == "copyMessage" and c.chat_id == JOHN.id, timeout=30
-            )
-            assert int(copy.params["from_chat_id"]) == MERCHANT.id
-            api.push_update(updates.message(JOHN, "My order 1042 is late"))
-            assert "My order 1042 is late" in await text_to(api, MERCHANT.id, "💬")
-            api.push_update(staff_reply(MERCHANT, relayed, "/close"))
-            await text_to(api, JOHN.id, "closed this conversation")
-            await text_to(api, MERCHANT.id, "Conversation #1 is closed")
-            await stop(process)
+def test_hand_off_relays_both_ways_across_a_restart(polling_run):
+    assert "Welcome" in polling_run["john_welcome"]
+    assert "I want to talk to a human" in polling_run["alert"]
+    assert "passed your question to our team" in polling_run["handed_off"]
+    assert polling_run["first_exit"] == 0
+    assert len(polling_run["relayed"]) == 1
+    # After the restart, by the second process:
+    assert int(polling_run["copy"].params["from_chat_id"]) == MERCHANT.id
+    assert "My order 1042 is late" in polling_run["relayed_text"]
+    assert "closed this conversation" in polling_run["closed_to_customer"]
+    assert "Conversation #1 is closed" in polling_run["closed_to_staff"]
+    assert polling_run["second_exit"] == 0

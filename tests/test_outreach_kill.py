@@ -16,11 +16,11 @@ from sqlmodel import select
 from storage.db import Database
 from storage.models import OutboxMessage
 from tests.conftest import MERCHANT
+from tests.e2e_support import bot_process
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.bot_api_server import FakeBotApiServer
 from tests.outreach_support import add_customer
-from tests.test_e2e import bot_process
 
 CUSTOMERS = 70  # more than one claim batch (50): some rows are sent, some claimed, some still pending
 DELIVERED_BEFORE_KILL = 15
@@ -58,6 +58,7 @@ class StallingBotApi(FakeBotApi):
         )
         if is_broadcast and self.open_for is not None and len(self.delivered()) >= self.open_for:
             self.held += 1
+            self._tell_waiters()
             await self.release.wait()
             return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
         return await super().handle(method, params)
@@ -66,13 +67,18 @@ class StallingBotApi(FakeBotApi):
 async def sent_rows(db_url: str) -> list[OutboxMessage]:
     db = Database(db_url)
     try:
-        async with db.read_session() as session:
-            return list((await session.exec(select(OutboxMessage))).all())
+        return await rows_of(db)
     finally:
         await db.dispose()
 
 
+async def rows_of(db: Database) -> list[OutboxMessage]:
+    async with db.read_session() as session:
+        return list((await session.exec(select(OutboxMessage))).all())
+
+
 async def wait_until(predicate, timeout: float) -> None:
+    """Poll the database (the bot's commits are the only thing to watch) on one connection pool."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not await predicate():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
@@ -92,8 +98,11 @@ async def test_sigkill_mid_broadcast_then_restart_delivers_every_message_exactly
             go = preview.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
             api.push_update(updates.callback(MERCHANT, go, message_id=1000))
 
+            # Telegram stalls first (an event here), then the bot commits the confirmations it got.
+            await api.until(lambda: api.held > 0, 30, what="no broadcast message held")
+
             async def stalled_with_confirmations() -> bool:
-                rows = await sent_rows(db_url)
+                rows = await rows_of(db)
                 sent = sum(row.state == "sent" for row in rows)
                 return api.held > 0 and sent == DELIVERED_BEFORE_KILL
 
@@ -106,11 +115,7 @@ async def test_sigkill_mid_broadcast_then_restart_delivers_every_message_exactly
         api.open_for = None
         api.release.set()
         async with bot_process(server.url, db_url, **ENV) as second:
-
-            async def all_delivered() -> bool:
-                return len(set(api.delivered())) == CUSTOMERS
-
-            await wait_until(all_delivered, 60)
+            await api.until(lambda: len(set(api.delivered())) == CUSTOMERS, 60, what="not all delivered")
             await asyncio.sleep(2.5)  # longer than the claim timeout: a duplicate would show up now
             second.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(second.wait(), 20) == 0
@@ -138,19 +143,12 @@ async def test_sigterm_mid_broadcast_stops_promptly_and_the_restart_finishes_it(
             go = preview.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
             api.push_update(updates.callback(MERCHANT, go, message_id=1000))
 
-            async def some_delivered() -> bool:
-                return len(api.delivered()) >= 3
-
-            await wait_until(some_delivered, 30)
+            await api.until(lambda: len(api.delivered()) >= 3, 30, what="fewer than 3 delivered")
             first.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(first.wait(), 15) == 0
         assert len(api.delivered()) < 30
         async with bot_process(server.url, db_url, **ENV) as second:
-
-            async def all_delivered() -> bool:
-                return len(set(api.delivered())) == 30
-
-            await wait_until(all_delivered, 60)
+            await api.until(lambda: len(set(api.delivered())) == 30, 60, what="not all 30 delivered")
             second.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(second.wait(), 20) == 0
     assert sorted(api.delivered()) == [9100 + n for n in range(30)]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from typing import Any
 
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.analytics import charts, views
+from bot.analytics import views
 from bot.analytics.periods import BadPeriod, parse_period, today_in
 from bot.analytics.render import render_stats
 from bot.context import BotContext
@@ -89,13 +90,27 @@ async def show_top_referrers(update: Update, context: BotContext, period_text: s
     )
 
 
+# Charts are drawn in a worker thread, and matplotlib is imported there on the first chart: starting the
+# bot does not pay for it.
+def _trend_png(*args: Any, **kwargs: Any) -> bytes:
+    from bot.analytics import charts  # noqa: PLC0415  (matplotlib, only when a chart is drawn)
+
+    return charts.trend_png(*args, **kwargs)
+
+
+def _cohort_png(*args: Any, **kwargs: Any) -> bytes:
+    from bot.analytics import charts  # noqa: PLC0415  (matplotlib, only when a chart is drawn)
+
+    return charts.cohort_png(*args, **kwargs)
+
+
 async def show_chart(update: Update, context: BotContext) -> None:
     """Monthly trend of active customers, churn and NPS as a PNG."""
     locale = await user_locale(context, update.effective_user)
     async with context.db.read_session() as session:
         data = await views.trend(session, settings=context.settings, now=context.clock.now())
     png = await asyncio.to_thread(
-        charts.trend_png,
+        _trend_png,
         data.months,
         data.active,
         data.churn,
@@ -127,7 +142,7 @@ async def show_cohorts(update: Update, context: BotContext) -> None:
     await context.bot.send_message(chat_of(update).id, text, parse_mode="HTML")
     if not data.labels:
         return
-    png = await asyncio.to_thread(charts.cohort_png, data.labels, data.grid, labels=labels, locale=locale)
+    png = await asyncio.to_thread(_cohort_png, data.labels, data.grid, labels=labels, locale=locale)
     caption = context.templates.render(locale, "analytics/heatmap.html")
     await context.bot.send_photo(chat_of(update).id, InputFile(png, filename="cohorts.png"), caption=caption)
 

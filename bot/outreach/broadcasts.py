@@ -4,7 +4,6 @@ by editing one message, and cancelling."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -157,12 +156,10 @@ async def show_progress(env: AppEnv, broadcast: Broadcast, counts: dict[str, int
     if env.cache.get(key) == text:
         return
     # Telegram allows about one message per second in a chat: while sending, edit at most that often.
-    if (
-        broadcast.state == BroadcastState.SENDING
-        and time.monotonic() - env.cache.get(clock_key, 0) < EDIT_GAP
-    ):
+    now, last_edit = env.clock.monotonic(), env.cache.get(clock_key)
+    if broadcast.state == BroadcastState.SENDING and last_edit is not None and now - last_edit < EDIT_GAP:
         return
-    env.cache[key], env.cache[clock_key] = text, time.monotonic()
+    env.cache[key], env.cache[clock_key] = text, now
     try:
         await env.bot.edit_message_text(
             text,

@@ -9,13 +9,13 @@ behind a broadcast.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter
+
+from bot.clock import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +26,14 @@ PER_CHAT_INTERVAL = 1.0
 class Pacer:
     """Hands out send slots: `rate` per second overall, one per `per_chat` seconds per chat.
 
-    A slot is reserved before sleeping, so concurrent callers queue in order without a lock.
+    A slot is reserved before sleeping, so concurrent callers queue in order without a lock. Time comes
+    from `clock` (monotonic() and sleep()): the real clock by default, a virtual one in tests.
     """
 
-    def __init__(self, rate: float, per_chat: float = PER_CHAT_INTERVAL) -> None:
+    def __init__(
+        self, rate: float, per_chat: float = PER_CHAT_INTERVAL, *, clock: Clock | None = None
+    ) -> None:
+        self.clock = clock or Clock()
         self.interval = 1.0 / rate
         self.per_chat = per_chat
         self.next_slot = 0.0
@@ -38,7 +42,7 @@ class Pacer:
 
     def reserve(self, chat_id: Any) -> float:
         """Seconds to wait before sending to `chat_id`."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         slot = max(now, self.next_slot, self.paused_until, self.chat_next.get(chat_id, 0.0))
         self.next_slot = slot + self.interval
         self.chat_next[chat_id] = slot + self.per_chat
@@ -49,11 +53,11 @@ class Pacer:
     async def wait(self, chat_id: Any) -> None:
         delay = self.reserve(chat_id)
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self.clock.sleep(delay)
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: no bulk send until `seconds` from now."""
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        self.paused_until = max(self.paused_until, self.clock.monotonic() + seconds)
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -64,9 +68,11 @@ def retry_seconds(error: RetryAfter) -> float:
 class BulkAwareRateLimiter(AIORateLimiter):
     """AIORateLimiter for ordinary requests; requests marked BULK are paced by a Pacer instead."""
 
-    def __init__(self, *, bulk_rate: float, bulk_retries: int = 3, **kwargs: Any) -> None:
+    def __init__(
+        self, *, bulk_rate: float, bulk_retries: int = 3, clock: Clock | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        self.pacer = Pacer(bulk_rate)
+        self.pacer = Pacer(bulk_rate, clock=clock)
         self.bulk_retries = bulk_retries
 
     async def process_request(
@@ -92,9 +98,3 @@ class BulkAwareRateLimiter(AIORateLimiter):
                 if attempt == self.bulk_retries:
                     raise
         raise AssertionError("unreachable")
-
-
-def bulk_pacer(bot: Any) -> Pacer | None:
-    """The application's bulk pacer (None when the bot has another rate limiter)."""
-    limiter = getattr(bot, "rate_limiter", None)
-    return limiter.pacer if isinstance(limiter, BulkAwareRateLimiter) else None

@@ -70,7 +70,7 @@ class FakeBotApi:
     _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _new_update: asyncio.Event | None = None
-    _new_call: asyncio.Event | None = None
+    _call_waiters: set[asyncio.Event] = field(default_factory=set)
 
     # --- test side -------------------------------------------------------------------------------------
     def fail(self, method: str, error: ApiError, *, chat_id: int | None = None, times: int = 1) -> None:
@@ -99,29 +99,44 @@ class FakeBotApi:
 
     async def wait_for(self, predicate, timeout: float = 10.0) -> ApiCall:
         """Wait until a call matching `predicate` has been made (end-to-end runs)."""
-        deadline = time.monotonic() + timeout
+        found: list[ApiCall] = []
         seen = 0
-        while True:
-            for call in self.calls[seen:]:
-                if predicate(call):
-                    return call
+
+        def matched() -> bool:
+            nonlocal seen
+            found.extend(call for call in self.calls[seen:] if predicate(call))
             seen = len(self.calls)
+            return bool(found)
+
+        await self.until(matched, timeout, what="no matching Bot API call")
+        return found[0]
+
+    async def until(self, condition, timeout: float = 10.0, *, what: str = "condition not met") -> None:
+        """Wait until `condition()` holds, checking it again on every new call: no polling interval."""
+        deadline = time.monotonic() + timeout
+        while not condition():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"no matching Bot API call within {timeout}s; calls: {self.calls!r}")
-            self._new_call = asyncio.Event()
+                raise TimeoutError(f"{what} within {timeout}s; calls: {self.calls!r}")
+            new_call = asyncio.Event()
+            self._call_waiters.add(new_call)
             try:
-                await asyncio.wait_for(self._new_call.wait(), min(remaining, 0.5))
+                await asyncio.wait_for(new_call.wait(), remaining)
             except TimeoutError:
                 pass
+            finally:
+                self._call_waiters.discard(new_call)
+
+    def _tell_waiters(self) -> None:
+        for waiter in self._call_waiters:
+            waiter.set()
 
     # --- Telegram side ---------------------------------------------------------------------------------
     async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Answer one Bot API call: (HTTP status, JSON body)."""
         if method != "getUpdates":
             self.calls.append(ApiCall(method, params))
-            if self._new_call is not None:
-                self._new_call.set()
+            self._tell_waiters()
         error = self._next_failure(method, params.get("chat_id"))
         if error is not None:
             return error.code, error.body()
