@@ -42,6 +42,7 @@ from bot.referrals import jobs as referral_jobs
 from bot.settings import Settings
 from bot.surveys import jobs as survey_jobs
 from bot.text_router import TextRouter
+from bot.update_processor import OrderedUpdateProcessor
 from bot.web import WebServer, build_web_app
 from storage.db import Database
 from storage.migrate import current_revisions, head_revision, upgrade_to_head
@@ -112,6 +113,8 @@ def build_application(
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode="HTML"))
         .rate_limiter(BulkAwareRateLimiter(max_retries=3, bulk_rate=settings.outreach_rate, clock=clock))
+        # Chats concurrently, each chat and each user in arrival order, at most UPDATE_CONCURRENCY at once.
+        .concurrent_updates(OrderedUpdateProcessor(settings.update_concurrency))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

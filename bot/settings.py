@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # ISO 4217 minor unit: amounts are stored as integers of 10**-exponent currency units.
     currency_exponent: int = Field(default=2, ge=0, le=4)
 
+    # Updates handled at the same time. Different chats run concurrently, so a merchant's slow /export or a
+    # slow Telegram call does not hold other customers' replies; one chat's (and one user's) updates still
+    # run one at a time in arrival order (bot/update_processor.py), and waiting for them does not count.
+    update_concurrency: int = Field(default=64, ge=1, le=1024)
+
     # HTTP server (Telegram webhook, shop order webhooks, health check). PORT is what Heroku-like hosts set.
     port: int | None = Field(default=None, ge=1, le=65535)
     listen_host: str = "0.0.0.0"  # noqa: S104  (a server on a PaaS must listen on every interface)

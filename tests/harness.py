@@ -118,10 +118,17 @@ class Harness:
     async def send(self, update: dict[str, Any], *, allow_errors: bool = False) -> None:
         """Process one update as the running bot would; fail the test if a handler raised."""
         before = len(self.errors)
-        update = {"update_id": next(_update_ids), **update}
-        await self.app.process_update(Update.de_json(update, self.app.bot))
+        await self.submit(update)
         if not allow_errors and len(self.errors) > before:
             raise self.errors[-1]
+
+    def submit(self, update: dict[str, Any]) -> asyncio.Task[None]:
+        """Start processing one update the way the running Application does: in a task of its own, through
+        the application's update processor (which orders it behind earlier updates of its chat and user)."""
+        parsed = Update.de_json({"update_id": next(_update_ids), **update}, self.app.bot)
+        return asyncio.create_task(
+            self.app.update_processor.process_update(parsed, self.app.process_update(parsed))
+        )
 
     def texts_to(self, user: TgUser | int) -> list[str]:
         chat_id = user if isinstance(user, int) else user.id
