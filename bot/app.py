@@ -15,31 +15,28 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot import errors, fallback
+from bot.analytics import handlers as analytics
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
 from bot.context import BotContext
+from bot.faq import admin_handlers as faq_admin
+from bot.faq import handlers as faq
+from bot.faq import handoff_handlers as handoff
 from bot.faq import library as faq_library
-from bot.handlers import (
-    analytics,
-    errors,
-    fallback,
-    faq,
-    faq_admin,
-    handoff,
-    loyalty,
-    loyalty_award,
-    onboarding,
-    outreach,
-    referrals,
-    surveys,
-)
 from bot.i18n import Templates
+from bot.loyalty import award_handlers as loyalty_award
 from bot.loyalty import expiry as loyalty_expiry
+from bot.loyalty import handlers as loyalty
 from bot.loyalty import webhooks as loyalty_webhooks
+from bot.onboarding import handlers as onboarding
+from bot.outreach import handlers as outreach
 from bot.outreach import jobs as outreach_jobs
 from bot.outreach.pacing import BulkAwareRateLimiter
+from bot.referrals import handlers as referrals
 from bot.referrals import jobs as referral_jobs
 from bot.settings import Settings
+from bot.surveys import handlers as surveys
 from bot.surveys import jobs as survey_jobs
 from bot.text_router import TextRouter
 from bot.update_processor import OrderedUpdateProcessor

@@ -9,7 +9,7 @@ import io
 import json
 
 from bot import cli
-from bot.handlers import analytics
+from bot.analytics import handlers as analytics
 from storage.db import Database
 from storage.models import SurveyResponse
 from tests.analytics_support import at, customer, order, refund, rollup_snapshot

@@ -20,7 +20,7 @@ async def test_a_failing_handler_is_logged_and_the_user_told_in_their_language(h
 
     harness.app.handlers[0].insert(0, CommandHandler("explode", explode))
     await harness.send(updates.command(NOUR, "/start"))
-    with caplog.at_level(logging.ERROR, logger="bot.handlers.errors"):
+    with caplog.at_level(logging.ERROR, logger="bot.errors"):
         await harness.send(updates.command(NOUR, "/explode"), allow_errors=True)
     assert "حدث خطأ" in harness.last_text_to(NOUR)
     assert any(record.exc_info and "boom" in str(record.exc_info[1]) for record in caplog.records)

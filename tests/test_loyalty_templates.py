@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.handlers import loyalty, loyalty_award
 from bot.i18n import Templates
+from bot.loyalty import award_handlers as loyalty_award
+from bot.loyalty import handlers as loyalty
 from bot.loyalty.expiry import schedule
 from bot.resources import templates_dir
 

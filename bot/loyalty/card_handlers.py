@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot.context import BotContext
-from bot.handlers.loyalty_member import member
 from bot.loyalty import purchases
 from bot.loyalty.card import qr_png
+from bot.loyalty.membership import member
 from bot.replies import reply
 from bot.updates import chat_of, message_of, user_of
 from storage import customers

@@ -10,8 +10,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler, C
 
 from bot.commands import commands_for
 from bot.context import BotContext
-from bot.handlers import loyalty, referrals
 from bot.i18n import normalize_locale
+from bot.loyalty import handlers as loyalty
+from bot.referrals import handlers as referrals
 from bot.referrals.service import attribute_on_start
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.settings import LOCALES

@@ -11,9 +11,9 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotContext, env_of
+from bot.faq import admin_handlers as faq_admin
 from bot.faq import handoff, library, matching
-from bot.handlers import faq_admin
-from bot.handlers.onboarding import profile_of
+from bot.onboarding.handlers import profile_of
 from bot.replies import reply, user_locale
 from bot.surveys.jobs import request_survey_later
 from bot.updates import data_match, query_of, user_of

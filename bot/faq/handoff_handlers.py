@@ -10,9 +10,9 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, MessageHandler, filters
 
+from bot import fallback
 from bot.context import BotContext, env_of
 from bot.faq import handoff
-from bot.handlers import fallback
 from bot.merchants import Handler
 from bot.replies import reply
 from bot.surveys.jobs import request_survey_later

@@ -10,8 +10,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotContext, env_of
-from bot.handlers.onboarding import profile_of
 from bot.merchants import merchant_only
+from bot.onboarding.handlers import profile_of
 from bot.outreach import broadcasts, rules
 from bot.outreach.jobs import kick
 from bot.replies import edit_or_reply, reply, user_locale

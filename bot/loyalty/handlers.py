@@ -1,6 +1,6 @@
 """Loyalty for customers: /balance, /history, /rewards (redeem with confirmation), /card, /phone.
 
-Card and phone handlers live in loyalty_card, membership (welcome bonus, waiting orders) in loyalty_member.
+Card and phone handlers live in card_handlers, membership (welcome bonus, waiting orders) in membership.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.handlers.loyalty_card import ask_phone, save_phone, show_card
-from bot.handlers.loyalty_member import member, on_joined
 from bot.loyalty import purchases, rules
+from bot.loyalty.card_handlers import ask_phone, save_phone, show_card
+from bot.loyalty.membership import member, on_joined
 from bot.loyalty.rewards import NotEnoughPoints, redeem
 from bot.replies import edit_or_reply, reply
 from bot.updates import data_of, query_of

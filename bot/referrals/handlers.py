@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext
-from bot.handlers import loyalty
+from bot.loyalty import handlers as loyalty
 from bot.loyalty.rules import format_amount
 from bot.referrals import rules
 from bot.referrals.service import StartOutcome, StartResult

@@ -1,1 +1,0 @@
-"""Feature modules; each exports `handlers()` and the commands it adds to the menus."""

@@ -1,0 +1,1 @@
+"""Onboarding: /start, /help, /language, /stop, /forgetme and block tracking."""
