@@ -55,7 +55,7 @@ async def award(update: Update, context: BotContext) -> None:
     # Without an order id, the Telegram message itself identifies the purchase: a redelivered update
     # cannot award twice.
     order_id = args[2] if len(args) == 3 else f"tg-{message.chat_id}-{message.message_id}"
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         customer = await store.find_customer(session, ref=ref)
         # An unknown member code, or a number too short to be a phone or a newcomer's Telegram id, is a typo:
         # kept for nobody, it would use up the order id.

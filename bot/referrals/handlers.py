@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext
-from bot.loyalty import handlers as loyalty
+from bot.loyalty.membership import member
 from bot.loyalty.rules import format_amount
 from bot.referrals import rules
-from bot.referrals.service import StartOutcome, StartResult
+from bot.referrals.service import StartOutcome, StartResult, attribute_on_start
 from bot.replies import reply
+from bot.unit_of_work import Action, handles
 from storage import referrals as store
+from storage.models import Customer
 from storage.typed import saved_id
 
 CUSTOMER_COMMANDS = ("referral",)
@@ -32,10 +35,11 @@ def terms(context: BotContext) -> dict:
     }
 
 
+@handles(writes=True, joins=True)
 async def show_referral(update: Update, context: BotContext) -> None:
     """The customer's invitation code and link, a share button, and how their invitations went."""
-    customer = await loyalty.member(update, context)
-    async with context.db.session() as session:
+    customer = member(context)
+    async with context.uow.writing() as session:
         code = await store.ensure_referral_code(session, customer_id=saved_id(customer))
         stats = await store.referrer_stats(session, referrer_id=saved_id(customer))
     link = rules.deep_link(context.bot.username, code)
@@ -61,6 +65,30 @@ async def show_referral(update: Update, context: BotContext) -> None:
         reply_markup=keyboard,
         **terms(context),
     )
+
+
+async def on_start(
+    update: Update,
+    context: BotContext,
+    session: AsyncSession,
+    *,
+    customer: Customer,
+    created: bool,
+    payload: str | None,
+) -> Action | None:
+    """Start listener: a /start with an invitation link attributes the customer it created to the link's
+    owner, in /start's transaction; after the welcome the customer hears how that went."""
+    result = await attribute_on_start(
+        session,
+        settings=context.settings,
+        now=context.clock.now(),
+        customer=customer,
+        created=created,
+        payload=payload,
+    )
+    if result.outcome == StartOutcome.NOT_A_REFERRAL:
+        return None
+    return lambda: answer_start(update, context, result, locale=customer.locale)
 
 
 async def answer_start(update: Update, context: BotContext, result: StartResult, *, locale: str) -> None:
