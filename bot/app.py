@@ -29,12 +29,15 @@ from bot.loyalty import award_handlers as loyalty_award
 from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import handlers as loyalty
 from bot.loyalty import webhooks as loyalty_webhooks
+from bot.loyalty.order_events import OrderListeners
 from bot.onboarding import handlers as onboarding
+from bot.outreach import campaigns as outreach_campaigns
 from bot.outreach import handlers as outreach
 from bot.outreach import jobs as outreach_jobs
 from bot.outreach.pacing import BulkAwareRateLimiter
 from bot.referrals import handlers as referrals
 from bot.referrals import jobs as referral_jobs
+from bot.referrals import service as referral_service
 from bot.settings import Settings
 from bot.surveys import handlers as surveys
 from bot.surveys import jobs as survey_jobs
@@ -84,6 +87,20 @@ JOBS: list = [
 ]
 
 
+def order_listeners() -> OrderListeners:
+    """What other features do when an order arrives or is reversed, called by purchase intake inside the
+    order's transaction on every path (/award, shop webhooks, `import-orders`), in this order."""
+    return OrderListeners(
+        on_order=(
+            referral_service.on_order,  # a referee's first qualifying purchase makes their referral pending
+            outreach_campaigns.on_order,  # a purchase ends the win-back sequence and counts as its conversion
+        ),
+        on_reversal=(
+            referral_service.on_reversal,  # a refund within the return window cancels the referral
+        ),
+    )
+
+
 def build_application(
     settings: Settings,
     *,
@@ -124,6 +141,7 @@ def build_application(
         templates=templates,
         clock=clock,
         commands=collect_commands(FEATURES),
+        order_listeners=order_listeners(),
         injected_db=db,
         migrate=migrate,
         webhook_secret=(

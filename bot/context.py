@@ -11,12 +11,14 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.i18n import Templates
+    from bot.loyalty.order_events import OrderListeners
     from bot.settings import Settings
     from storage.db import Database
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
-    """Adds `settings`, `db`, `templates` and `clock`, all kept in bot_data by build_application."""
+    """Adds `settings`, `db`, `templates`, `clock` and `order_listeners`, all kept in bot_data by
+    build_application."""
 
     @property
     def settings(self) -> Settings:
@@ -33,6 +35,10 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     @property
     def clock(self) -> Clock:
         return self.bot_data["clock"]
+
+    @property
+    def order_listeners(self) -> OrderListeners:
+        return self.bot_data["order_listeners"]
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ async def award(update: Update, context: BotContext) -> None:
                 outcome = await purchases.ingest_order(
                     session,
                     settings=settings,
+                    listeners=context.order_listeners,
                     now=now,
                     external_id=order_id,
                     amount_minor=amount,
