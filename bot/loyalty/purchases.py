@@ -79,14 +79,13 @@ async def award_order_points(
 ) -> OrderOutcome:
     """Earn points for a paid, linked order once (key order:<id>), at the tier its customer had then."""
     await lock_customer(session, customer_id=customer_id)
-    tiers = rules.parse_tiers(settings.loyalty_tiers)
     spend = await store.spend_since(
         session,
         customer_id=customer_id,
         since=order.ordered_at - timedelta(days=rules.TIER_WINDOW_DAYS),
         until=order.ordered_at,
     )
-    tier = rules.tier_for(tiers, spend, settings.currency_exponent)
+    tier = settings.loyalty_programme.tier_for(spend, settings.currency_exponent)
     points = rules.points_for(
         order.amount_minor,
         per_unit=settings.loyalty_points_per_unit,

@@ -24,8 +24,8 @@ def terms(context: BotContext) -> dict:
     settings = context.settings
     minimum = rules.min_order_minor(settings.referral_min_order_amount, settings.currency_exponent)
     return {
-        "referrer_reward": rules.parse_reward(settings.referral_referrer_reward),
-        "referee_reward": rules.parse_reward(settings.referral_referee_reward),
+        "referrer_reward": settings.referral_rewards.referrer,
+        "referee_reward": settings.referral_rewards.referee,
         "min_amount": format_amount(minimum, settings.currency_exponent) if minimum else "",
         "days": settings.loyalty_pending_days,
         "cap": settings.referral_weekly_cap,

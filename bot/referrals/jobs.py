@@ -113,14 +113,14 @@ async def convert(
     if rewarded:
         referrer_gift = await _give(
             session,
-            spec=rules.parse_reward(settings.referral_referrer_reward),
+            spec=settings.referral_rewards.referrer,
             customer_id=referral.referrer_id,
             key=f"referral:{referral_id}:referrer",
             now=now,
         )
         referee_gift = await _give(
             session,
-            spec=rules.parse_reward(settings.referral_referee_reward),
+            spec=settings.referral_rewards.referee,
             customer_id=referral.referee_id,
             key=f"referral:{referral_id}:referee",
             now=now,
