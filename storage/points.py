@@ -241,6 +241,15 @@ async def points_balance(
     return balance_of(lots, now)
 
 
+async def customers_with_points(session: AsyncSession) -> list[int]:
+    """Ids of the customers who have any ledger entry (the expiry sweep walks them one by one)."""
+    return list((await session.exec(select(PointsEntry.customer_id).distinct())).all())
+
+
+async def coupon_by_key(session: AsyncSession, *, key: str) -> Coupon | None:
+    return (await session.exec(select(Coupon).where(col(Coupon.idempotency_key) == key))).first()
+
+
 def new_coupon_code(prefix: str = "", length: int = 8) -> str:
     return prefix + "".join(secrets.choice(COUPON_ALPHABET) for _ in range(length))
 
@@ -257,7 +266,7 @@ async def issue_coupon(
 ) -> Coupon:
     """Create a coupon with a fresh unique code; with `key`, a repeat call returns the same coupon."""
     if key is not None:
-        existing = (await session.exec(select(Coupon).where(col(Coupon.idempotency_key) == key))).first()
+        existing = await coupon_by_key(session, key=key)
         if existing is not None:
             return existing
     while True:
@@ -278,7 +287,7 @@ async def issue_coupon(
         if rowcount(await session.execute(statement)) == 1:
             break
         if key is not None:  # lost a race for the same key: the winner's coupon is the one
-            existing = (await session.exec(select(Coupon).where(col(Coupon.idempotency_key) == key))).first()
+            existing = await coupon_by_key(session, key=key)
             if existing is not None:
                 return existing
     coupon = (await session.exec(select(Coupon).where(col(Coupon.code) == code))).one()

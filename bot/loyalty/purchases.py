@@ -163,9 +163,8 @@ async def ingest_order(
         if shop_customer_ref and await store.remember_external_ref(
             session, customer_id=customer_id, ref=shop_customer_ref
         ):
-            customer = await session.get(Customer, customer_id)
+            customer = await store.reload_customer(session, customer_id=customer_id)
             if customer is not None:
-                await session.refresh(customer)  # the update above bypassed the identity map
                 await link_customer(session, settings=settings, customer=customer)
     await listeners.order_recorded(session, outcome)
     return outcome
