@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import parse_qs, urlparse
 
-from storage.points import points_balance
+from bot.loyalty.balances import points_balance
 from storage.referrals import ReferrerStats
 from tests.conftest import MERCHANT
 from tests.fakes import updates

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from telegram.ext import Application
 
 from bot.context import BotContext
+from bot.loyalty.balances import customer_lots
 from bot.loyalty.purchases import expire_after
 from bot.settings import Settings
 from storage.db import Database
-from storage.points import add_points, customer_lots, customers_with_points, lock_customer
+from storage.points import add_points, customers_with_points, lock_customer
 
 INTERVAL = timedelta(hours=6)
 

@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.loyalty import rules
+from bot.loyalty.balances import points_balance
 from bot.loyalty.order_events import OrderListeners, OrderOutcome, ReversalOutcome
 from bot.settings import Settings
 from storage import loyalty as store
 from storage.models import Customer, Order, OrderStatus
 from storage.orders import record_order, refund_order
-from storage.points import add_points, lock_customer, points_balance, welcomed_before
+from storage.points import add_points, lock_customer, welcomed_before
 from storage.typed import saved_id
 
 MAX_FUTURE = timedelta(days=1)  # clock skew allowance for order dates
