@@ -13,10 +13,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.context import BotContext, env_of
 from bot.faq import admin_handlers as faq_admin
 from bot.faq import handoff, library, matching
-from bot.onboarding.handlers import profile_of
 from bot.replies import reply, user_locale
 from bot.surveys.jobs import request_survey_later
-from bot.updates import data_match, query_of, user_of
+from bot.updates import data_match, profile_of, query_of, user_of
 from storage import faq as store
 from storage.customers import ensure_customer
 from storage.models import Customer, FaqEntry, HandoffState, SurveyKind, SurveyTrigger

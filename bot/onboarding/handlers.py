@@ -11,14 +11,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler, C
 from bot.commands import commands_for
 from bot.context import BotContext
 from bot.i18n import normalize_locale
-from bot.loyalty import handlers as loyalty
-from bot.referrals import handlers as referrals
+from bot.loyalty import membership as loyalty
+from bot.referrals import start_reply as referrals
 from bot.referrals.service import attribute_on_start
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.settings import LOCALES
-from bot.updates import data_of, query_of, user_data_of, user_of
+from bot.updates import data_of, profile_of, query_of, user_data_of, user_of
 from storage import customers
-from storage.customers import TelegramProfile
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +26,6 @@ MERCHANT_COMMANDS: tuple[str, ...] = ()
 
 # Telegram allows 1-64 characters from this set in a deep-link payload.
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def profile_of(update: Update) -> TelegramProfile:
-    user = user_of(update)
-    return TelegramProfile(
-        telegram_id=user.id, first_name=user.first_name, last_name=user.last_name, username=user.username
-    )
 
 
 async def start(update: Update, context: BotContext) -> None:

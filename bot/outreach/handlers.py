@@ -11,11 +11,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.context import BotContext, env_of
 from bot.merchants import merchant_only
-from bot.onboarding.handlers import profile_of
 from bot.outreach import broadcasts, rules
 from bot.outreach.jobs import kick
 from bot.replies import edit_or_reply, reply, user_locale
-from bot.updates import data_match, message_of, query_of, user_of
+from bot.updates import data_match, message_of, profile_of, query_of, user_of
 from storage import customers
 from storage.outreach import birthday_changed_at, create_broadcast, set_birthday
 from storage.typed import saved_id

@@ -1,0 +1,42 @@
+"""What the referral programme says outside /referral: its terms for the templates, and the answer to a
+/start that came through an invitation link (onboarding's /start calls it after the welcome)."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import BotContext
+from bot.loyalty.rules import format_amount
+from bot.referrals import rules
+from bot.referrals.service import StartOutcome, StartResult
+from bot.replies import reply
+
+
+def terms(context: BotContext) -> dict:
+    """What the programme offers, for the templates."""
+    settings = context.settings
+    minimum = rules.min_order_minor(settings.referral_min_order_amount, settings.currency_exponent)
+    return {
+        "referrer_reward": settings.referral_rewards.referrer,
+        "referee_reward": settings.referral_rewards.referee,
+        "min_amount": format_amount(minimum, settings.currency_exponent) if minimum else "",
+        "days": settings.loyalty_pending_days,
+        "cap": settings.referral_weekly_cap,
+    }
+
+
+async def answer_start(update: Update, context: BotContext, result: StartResult, *, locale: str) -> None:
+    """After the welcome: confirm the invitation, or say clearly why the link was not applied."""
+    if result.outcome == StartOutcome.NOT_A_REFERRAL:
+        return
+    if result.outcome == StartOutcome.ATTRIBUTED:
+        await reply(
+            update,
+            context,
+            "referrals/attributed.html",
+            locale=locale,
+            referrer=result.referrer_name,
+            **terms(context),
+        )
+        return
+    await reply(update, context, "referrals/refused.html", locale=locale, reason=result.outcome.value)
