@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot import resources
-from bot.loyalty.programme import LoyaltyProgramme, loyalty_programme
+from bot.loyalty.programme import LoyaltyProgramme, parse_loyalty_programme
 from bot.loyalty.rules import parse_rewards, parse_tiers
-from bot.referrals.rules import ReferralRewards, parse_reward, referral_rewards
+from bot.referrals.rules import ReferralRewards, parse_referral_rewards, parse_reward
 
 Locale = Literal["en", "ar"]
 LOCALES: tuple[str, ...] = ("en", "ar")
@@ -275,7 +275,8 @@ class Settings(BaseSettings):
             raise ValueError(f"at most {largest} with CURRENCY_EXPONENT={exponent}")
         # So are the points one order earns.
         tiers, rewards = info.data.get("loyalty_tiers"), info.data.get("loyalty_rewards")
-        multiplier = loyalty_programme(tiers, rewards).highest_multiplier if tiers and rewards else Decimal(1)
+        programme = parse_loyalty_programme(tiers, rewards) if tiers and rewards else None
+        multiplier = programme.highest_multiplier if programme else Decimal(1)
         if value * info.data.get("loyalty_points_per_unit", Decimal(1)) * multiplier > 2**31 - 1:
             raise ValueError(
                 "an order this large would earn more points than can be stored; lower it or "
@@ -298,7 +299,7 @@ class Settings(BaseSettings):
         if tiers is None:
             parse_rewards(value)
         else:
-            loyalty_programme(tiers, value)
+            parse_loyalty_programme(tiers, value)
         return value
 
     @field_validator("referral_referrer_reward")
@@ -314,18 +315,18 @@ class Settings(BaseSettings):
         if referrer is None:
             parse_reward(value)
         else:
-            referral_rewards(referrer, value)
+            parse_referral_rewards(referrer, value)
         return value
 
     @property
     def loyalty_programme(self) -> LoyaltyProgramme:
         """LOYALTY_TIERS and LOYALTY_REWARDS as typed tiers and rewards (parsed at validation, cached)."""
-        return loyalty_programme(self.loyalty_tiers, self.loyalty_rewards)
+        return parse_loyalty_programme(self.loyalty_tiers, self.loyalty_rewards)
 
     @property
     def referral_rewards(self) -> ReferralRewards:
         """REFERRAL_REFERRER_REWARD and REFERRAL_REFEREE_REWARD, parsed (at validation, cached)."""
-        return referral_rewards(self.referral_referrer_reward, self.referral_referee_reward)
+        return parse_referral_rewards(self.referral_referrer_reward, self.referral_referee_reward)
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -57,7 +57,7 @@ class LoyaltyProgramme:
 
 
 @lru_cache(maxsize=16)
-def loyalty_programme(tiers_spec: str, rewards_spec: str) -> LoyaltyProgramme:
+def parse_loyalty_programme(tiers_spec: str, rewards_spec: str) -> LoyaltyProgramme:
     """Parse both specs; raises ValueError with a readable message (what Settings reports at start)."""
     return LoyaltyProgramme(
         tiers_en=parse_tiers(tiers_spec, locale="en"),

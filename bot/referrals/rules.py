@@ -48,7 +48,7 @@ class ReferralRewards:
 
 
 @lru_cache(maxsize=16)
-def referral_rewards(referrer_spec: str, referee_spec: str) -> ReferralRewards:
+def parse_referral_rewards(referrer_spec: str, referee_spec: str) -> ReferralRewards:
     """Both specs parsed once (cached on their text: `Settings.referral_rewards`); ValueError if bad."""
     return ReferralRewards(parse_reward(referrer_spec), parse_reward(referee_spec))
 
