@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as common
+from bot.app import order_listeners
 from bot.loyalty.csv_import import import_orders
 from bot.loyalty.purchases import balance
 from bot.settings import Settings
@@ -48,7 +49,7 @@ async def measure(db: Database, url: str, path: Path, rows: int) -> None:
     write_csv(path, rows)
     now = datetime(2026, 3, 1, tzinfo=UTC)
     with common.timed() as elapsed:
-        report = await import_orders(db, settings, path, now=now, progress=None)
+        report = await import_orders(db, settings, path, listeners=order_listeners(), now=now, progress=None)
     if report.imported != rows:
         raise RuntimeError(f"imported {report.imported} of {rows} rows")
     print(

@@ -30,12 +30,16 @@ from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import handlers as loyalty
 from bot.loyalty import membership as loyalty_membership
 from bot.loyalty import webhooks as loyalty_webhooks
+from bot.loyalty.order_events import OrderListeners
 from bot.onboarding import handlers as onboarding
+from bot.outreach import campaigns as outreach_campaigns
 from bot.outreach import handlers as outreach
 from bot.outreach import jobs as outreach_jobs
 from bot.outreach.pacing import BulkAwareRateLimiter
 from bot.referrals import handlers as referrals
 from bot.referrals import jobs as referral_jobs
+from bot.referrals import service as referral_service
+from bot.referrals import start_reply as referral_start
 from bot.settings import Settings
 from bot.surveys import handlers as surveys
 from bot.surveys import jobs as survey_jobs
@@ -72,7 +76,7 @@ FEATURES = [
 JOIN_LISTENERS: list = [loyalty_membership.welcome]  # member code, welcome bonus, orders waiting for them
 
 # Run inside /start's transaction; each may return a follow-up sent after the welcome.
-START_LISTENERS: list = [referrals.on_start]  # an invitation link attributes the new customer
+START_LISTENERS: list = [referral_start.on_start]  # an invitation link attributes the new customer
 
 # Free text goes to these consumers in this order; the first that accepts it ends the search.
 TEXT_CONSUMERS: list = [
@@ -93,6 +97,20 @@ JOBS: list = [
     faq_library.schedule,  # seed the FAQ from FAQ_FILE once, right after start (a one-off job)
     outreach_jobs.schedule,  # birthday and win-back sweep; outbox dispatch (broadcasts, surveys)
 ]
+
+
+def order_listeners() -> OrderListeners:
+    """What other features do when an order arrives or is reversed, called by purchase intake inside the
+    order's transaction on every path (/award, shop webhooks, `import-orders`), in this order."""
+    return OrderListeners(
+        on_order=(
+            referral_service.on_order,  # a referee's first qualifying purchase makes their referral pending
+            outreach_campaigns.on_order,  # a purchase ends the win-back sequence and counts as its conversion
+        ),
+        on_reversal=(
+            referral_service.on_reversal,  # a refund within the return window cancels the referral
+        ),
+    )
 
 
 def build_application(
@@ -141,6 +159,7 @@ def build_application(
         commands=collect_commands(FEATURES),
         join_listeners=tuple(JOIN_LISTENERS),
         start_listeners=tuple(START_LISTENERS),
+        order_listeners=order_listeners(),
         injected_db=db,
         migrate=migrate,
         webhook_secret=(

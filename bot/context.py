@@ -17,13 +17,15 @@ if TYPE_CHECKING:
 
     from bot.clock import Clock
     from bot.i18n import Templates
+    from bot.loyalty.order_events import OrderListeners
     from bot.settings import Settings
     from storage.db import Database
     from storage.models import Customer
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
-    """Adds `settings`, `db`, `templates` and `clock`, all kept in bot_data by build_application."""
+    """Adds `settings`, `db`, `templates`, `clock` and `order_listeners`, all kept in bot_data by
+    build_application."""
 
     @property
     def settings(self) -> Settings:
@@ -70,6 +72,10 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
         if unit is not None and unit.locale is not None:
             return unit.locale
         return self.settings.default_locale
+
+    @property
+    def order_listeners(self) -> OrderListeners:
+        return self.bot_data["order_listeners"]
 
 
 @dataclass(frozen=True)

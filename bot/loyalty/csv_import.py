@@ -18,6 +18,7 @@ from typing import TextIO
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.loyalty import purchases, rules
+from bot.loyalty.order_events import OrderListeners
 from bot.loyalty.refunds import reverse_part
 from bot.settings import Settings
 from storage.db import Database
@@ -117,6 +118,8 @@ async def import_row(
     now: datetime,
     row: dict[str, str],
     report: ImportReport,
+    *,
+    listeners: OrderListeners,
 ) -> purchases.OrderOutcome | None:
     """Import one row inside the batch's transaction. Every BadOrder is raised before anything is
     written, so a bad row leaves the batch intact."""
@@ -140,6 +143,7 @@ async def import_row(
         outcome = await reverse_part(
             session,
             settings=settings,
+            listeners=listeners,
             now=now,
             external_id=existing.external_id,
             refund_id=refund_id,
@@ -150,7 +154,12 @@ async def import_row(
         return None
     if existing is not None and status != OrderStatus.PAID:
         outcome = await purchases.reverse_order(
-            session, settings=settings, now=now, external_id=existing.external_id, status=status
+            session,
+            settings=settings,
+            listeners=listeners,
+            now=now,
+            external_id=existing.external_id,
+            status=status,
         )
         report.reversed += int(outcome.changed)
         report.duplicates += int(not outcome.changed)
@@ -158,6 +167,7 @@ async def import_row(
     result = await purchases.ingest_order(
         session,
         settings=settings,
+        listeners=listeners,
         now=now,
         external_id=row["order_id"],
         amount_minor=amount,
@@ -180,6 +190,7 @@ async def import_orders(
     settings: Settings,
     path: Path,
     *,
+    listeners: OrderListeners,
     now: datetime,
     progress: TextIO | None = sys.stderr,
     notify: Callable[[purchases.OrderOutcome], Awaitable[object]] | None = None,
@@ -198,7 +209,7 @@ async def import_orders(
         async with db.session() as session:
             for line, row in batch:
                 try:
-                    outcome = await import_row(session, settings, now, row, report)
+                    outcome = await import_row(session, settings, now, row, report, listeners=listeners)
                 except (purchases.BadOrder, ValueError) as error:
                     reason = error.reason if isinstance(error, purchases.BadOrder) else str(error)
                     report.errors.append((line, REASONS.get(reason, reason)))

@@ -35,7 +35,7 @@ async def show_balance(update: Update, context: BotContext) -> None:
     """Points available and pending, tier and progress to the next tier."""
     customer = member(context)
     settings, now = context.settings, context.clock.now()
-    tiers = rules.parse_tiers(settings.loyalty_tiers, locale=customer.locale)
+    programme = settings.loyalty_programme
     async with context.uow.reading() as session:
         current = await purchases.balance(session, settings=settings, customer_id=saved_id(customer), now=now)
         spend = await store.spend_since(
@@ -44,8 +44,8 @@ async def show_balance(update: Update, context: BotContext) -> None:
             since=now - timedelta(days=rules.TIER_WINDOW_DAYS),
             until=now + timedelta(seconds=1),
         )
-    tier = rules.tier_for(tiers, spend, settings.currency_exponent)
-    upcoming = rules.next_tier(tiers, tier)
+    tier = programme.tier_for(spend, settings.currency_exponent, locale=customer.locale)
+    upcoming = programme.next_tier(tier, locale=customer.locale)
     unit = 10**settings.currency_exponent
     values = {"tier": tier.name, "next_tier": upcoming.name if upcoming else None, "missing": "", "bar": ""}
     if upcoming is not None:
@@ -96,10 +96,7 @@ async def show_history(update: Update, context: BotContext) -> None:
             )
         )
     # A redemption's note is the reward id; the customer knows the reward by its benefit, in their language.
-    benefits = {
-        reward.id: reward.benefit
-        for reward in rules.parse_rewards(context.settings.loyalty_rewards, locale=locale)
-    }
+    benefits = {reward.id: reward.benefit for reward in context.settings.loyalty_programme.rewards(locale)}
     rows = [
         {
             "delta": entry.delta,
@@ -129,7 +126,7 @@ async def show_history(update: Update, context: BotContext) -> None:
 async def show_rewards(update: Update, context: BotContext) -> None:
     """The reward catalogue with a redeem button for each reward."""
     customer = member(context)
-    catalogue = rules.parse_rewards(context.settings.loyalty_rewards, locale=customer.locale)
+    catalogue = context.settings.loyalty_programme.rewards(customer.locale)
     async with context.uow.reading() as session:
         current = await purchases.balance(
             session, settings=context.settings, customer_id=saved_id(customer), now=context.clock.now()
@@ -163,10 +160,7 @@ async def ask_redeem(update: Update, context: BotContext) -> None:
     data = data_of(query)
     await query.answer()
     customer = member(context)
-    reward = rules.find_reward(
-        rules.parse_rewards(context.settings.loyalty_rewards, locale=customer.locale),
-        data[len("loy:r:") :],
-    )
+    reward = context.settings.loyalty_programme.reward(data[len("loy:r:") :], customer.locale)
     if reward is None:
         await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=customer.locale)
         return
@@ -207,9 +201,7 @@ async def confirm_redeem(update: Update, context: BotContext) -> None:
         return
     _, _, reward_id, nonce = data.split(":", 3)
     # The coupon carries the benefit in the customer's language, as the confirmation showed it.
-    reward = rules.find_reward(
-        rules.parse_rewards(context.settings.loyalty_rewards, locale=locale), reward_id
-    )
+    reward = context.settings.loyalty_programme.reward(reward_id, locale)
     if reward is None:
         await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=locale)
         return

@@ -11,7 +11,10 @@ import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.context import AppEnv
+from bot.loyalty.order_events import OrderOutcome
 from bot.outreach import rules
 from storage import outbox, outreach
 from storage.models import Campaign, OrderStatus, OutboxState
@@ -168,11 +171,10 @@ async def record_conversions(env: AppEnv) -> int:
     return stamped
 
 
-async def on_order(session, outcome) -> None:
+async def on_order(session: AsyncSession, outcome: OrderOutcome) -> None:
     """Order listener: a purchase stops the customer's win-back sequence and counts as a conversion."""
-    order = getattr(outcome, "order", None)
-    customer_id = getattr(outcome, "customer_id", None)
-    if not getattr(outcome, "created", False) or customer_id is None or order is None:
+    order, customer_id = outcome.order, outcome.customer_id
+    if not outcome.created or customer_id is None:
         return
     if order.status != OrderStatus.PAID:
         return
