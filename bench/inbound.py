@@ -67,6 +67,7 @@ from bot.loyalty import purchases
 from bot.outreach.pacing import BulkAwareRateLimiter
 from bot.settings import Settings
 from bot.surveys.service import score_keyboard
+from bot.unit_of_work import CommitBeforeSending
 from storage import surveys as survey_store
 from storage.customers import get_customer
 from storage.db import Database
@@ -477,10 +478,13 @@ def bench_settings(url: str) -> Settings:
     )
 
 
-def lifted_limiter(settings: Settings) -> BulkAwareRateLimiter:
-    """build_application's rate limiter without PTB's overall and per-group limits (bulk pacing kept)."""
-    return BulkAwareRateLimiter(
-        max_retries=3, bulk_rate=settings.outreach_rate, overall_max_rate=0, group_max_rate=0
+def lifted_limiter(settings: Settings) -> CommitBeforeSending:
+    """build_application's rate limiter without PTB's overall and per-group limits (bulk pacing kept),
+    still committing each update's unit of work before a Bot API call as the bot's own does."""
+    return CommitBeforeSending(
+        BulkAwareRateLimiter(
+            max_retries=3, bulk_rate=settings.outreach_rate, overall_max_rate=0, group_max_rate=0
+        )
     )
 
 

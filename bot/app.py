@@ -19,7 +19,7 @@ from bot import customer_step, errors, fallback
 from bot.analytics import handlers as analytics
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
-from bot.context import BotContext
+from bot.context import BotContext, env_of
 from bot.faq import admin_handlers as faq_admin
 from bot.faq import handlers as faq
 from bot.faq import handoff_handlers as handoff
@@ -208,6 +208,11 @@ async def _post_shutdown(application: Application) -> None:
     server = data.pop("web_server", None)
     if server is not None:
         await server.stop()
+    if "db" in data:
+        try:  # the FAQ answers counted since the last flush
+            await faq_library.flush_hits(env_of(application), data)
+        except Exception:
+            logger.warning("Could not save the FAQ answer counts", exc_info=True)
     db = data.pop("db", None)
     if db is not None and data["injected_db"] is None:
         await db.dispose()

@@ -114,9 +114,12 @@ async def delete_entry(session: AsyncSession, *, entry_id: int) -> bool:
     return True
 
 
-async def count_shown(session: AsyncSession, *, entry_id: int) -> None:
-    """One more time the entry answered someone (a single UPDATE: concurrent answers all count)."""
-    await session.execute(update(FaqEntry).where(col(FaqEntry.id) == entry_id).values(hits=FaqEntry.hits + 1))
+async def add_hits(session: AsyncSession, *, counts: dict[int, int]) -> None:
+    """Add answers counted in memory since the last flush (one UPDATE per entry; deleted ones are skipped)."""
+    for entry_id, count in sorted(counts.items()):
+        await session.execute(
+            update(FaqEntry).where(col(FaqEntry.id) == entry_id).values(hits=FaqEntry.hits + count)
+        )
 
 
 async def record_vote(session: AsyncSession, *, entry_id: int, helpful: bool) -> bool:

@@ -151,9 +151,10 @@ async def awaiting_reason(
     now: datetime,
     survey_id: int | None = None,
     message_id: int | None = None,
+    lock: bool = True,
 ) -> Survey | None:
     """The customer's most recent (or the given, or the one asked in `message_id`) survey still waiting for
-    its "why?", locked."""
+    its "why?", locked unless `lock` is False (a look before deciding to write)."""
     statement = select(Survey).where(
         col(Survey.customer_id) == customer_id, col(Survey.awaiting_reason_until) > now
     )
@@ -161,8 +162,8 @@ async def awaiting_reason(
         statement = statement.where(col(Survey.id) == survey_id)
     if message_id is not None:
         statement = statement.where(col(Survey.message_id) == message_id)
-    statement = statement.order_by(col(Survey.answered_at).desc()).limit(1).with_for_update()
-    return (await session.exec(statement)).first()
+    statement = statement.order_by(col(Survey.answered_at).desc()).limit(1)
+    return (await session.exec(statement.with_for_update() if lock else statement)).first()
 
 
 async def close_reason(session: AsyncSession, *, survey: Survey, reason: str | None) -> None:

@@ -67,6 +67,7 @@ async def show_faq(update: Update, context: BotContext) -> None:
         return  # "/faq delivery time" is a question too
     env = env_of(context)
     await library.ensure_seeded(env, context.bot_data)
+    await library.flush_hits(env, context.bot_data)  # the ranking counts the latest answers
     locale = context.locale
     async with context.uow.reading() as session:
         entries = await store.top_entries(session, locale=locale, limit=context.settings.faq_top_questions)
@@ -77,8 +78,7 @@ async def show_faq(update: Update, context: BotContext) -> None:
 
 async def send_answer(update: Update, context: BotContext, entry: FaqEntry, locale: str) -> None:
     """The canned answer, ending with "Did this help?" and its 👍/👎 buttons."""
-    async with context.uow.writing() as session:
-        await store.count_shown(session, entry_id=saved_id(entry))
+    library.count_hit(context.bot_data, saved_id(entry))  # written in bulk: an answer takes no write lock
     label = context.templates.label
     keyboard = InlineKeyboardMarkup(
         [

@@ -100,7 +100,7 @@ async def answer(
 async def close_reason(
     env: AppEnv,
     *,
-    telegram_id: int,
+    customer: Customer | None,
     reason: str | None,
     survey_id: int | None = None,
     reply_to: int | None = None,
@@ -110,22 +110,23 @@ async def close_reason(
     With `survey_id` (the Skip button) only that survey is closed. Free text sent as a reply to a "why?"
     message (`reply_to`) is that survey's reason; other free text is the reason of the most recent survey
     only within SURVEY_REASON_FREE_TEXT_MINUTES of its score, so a later, unrelated question is not taken.
+    Every free text of a customer passes here, so it first looks without a lock: most texts write nothing.
     """
     now = env.clock.now()
-    if survey_id is not None and survey_id > MAX_ROW_ID:
+    if customer is None or (survey_id is not None and survey_id > MAX_ROW_ID):
+        return None
+    customer_id = saved_id(customer)
+    async with env.reading() as session:
+        waiting = await store.awaiting_reason(
+            session, customer_id=customer_id, now=now, survey_id=survey_id, message_id=reply_to, lock=False
+        )
+    if not _takes_reason(env, waiting, survey_id, reply_to):
         return None
     async with env.writing() as session:
-        customer = await get_customer(session, telegram_id=telegram_id)
-        if customer is None:
-            return None
         survey = await store.awaiting_reason(
-            session, customer_id=saved_id(customer), now=now, survey_id=survey_id, message_id=reply_to
+            session, customer_id=customer_id, now=now, survey_id=survey_id, message_id=reply_to
         )
-        if survey is None:
-            return None
-        free_text = survey_id is None and reply_to is None
-        window = timedelta(minutes=env.settings.survey_reason_free_text_minutes)
-        if free_text and (survey.answered_at is None or now >= survey.answered_at + window):
+        if survey is None or not _takes_reason(env, survey, survey_id, reply_to):
             return None
         if reason is not None:
             reason = reason.strip()[:REASON_MAX_CHARS]
@@ -133,17 +134,23 @@ async def close_reason(
     return survey, customer
 
 
-async def reason_closed(env: AppEnv, *, telegram_id: int, survey_id: int) -> bool:
+def _takes_reason(env: AppEnv, survey: Survey | None, survey_id: int | None, reply_to: int | None) -> bool:
+    if survey is None:
+        return False
+    free_text = survey_id is None and reply_to is None
+    window = timedelta(minutes=env.settings.survey_reason_free_text_minutes)
+    return not free_text or (survey.answered_at is not None and env.clock.now() < survey.answered_at + window)
+
+
+async def reason_closed(env: AppEnv, *, customer: Customer | None, survey_id: int) -> bool:
     """Whether this customer's survey stopped waiting for its "why?" because its time ran out (a late
     Skip), as opposed to a reason or Skip already received."""
-    if survey_id > MAX_ROW_ID:
+    if customer is None or survey_id > MAX_ROW_ID:
         return False
     async with env.reading() as session:
-        customer = await get_customer(session, telegram_id=telegram_id)
         survey = await store.get_survey(session, survey_id=survey_id)
     return (
-        customer is not None
-        and survey is not None
+        survey is not None
         and survey.customer_id == customer.id
         and survey.awaiting_reason_until is not None
         and survey.awaiting_reason_until <= env.clock.now()

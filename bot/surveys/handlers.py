@@ -102,9 +102,9 @@ async def tap_skip(update: Update, context: BotContext) -> None:
     query = query_of(update)
     survey_id = int(data_match(SKIP_DATA, query).group(1))
     env = env_of(context)
-    closed = await answers.close_reason(env, telegram_id=query.from_user.id, reason=None, survey_id=survey_id)
+    closed = await answers.close_reason(env, customer=context.customer, reason=None, survey_id=survey_id)
     if closed is None:
-        if await answers.reason_closed(env, telegram_id=query.from_user.id, survey_id=survey_id):
+        if await answers.reason_closed(env, customer=context.customer, survey_id=survey_id):
             await toast(update, context, "surveys/reason_closed.html")
             try:  # the Skip button no longer does anything
                 await query.edit_message_reply_markup(reply_markup=None)
@@ -128,7 +128,7 @@ async def consume_survey_reason(update: Update, context: BotContext) -> bool:
     replied = message.reply_to_message
     closed = await answers.close_reason(
         env,
-        telegram_id=update.effective_user.id,
+        customer=context.customer,
         reason=message.text,
         reply_to=replied.message_id if replied is not None else None,
     )
