@@ -14,7 +14,7 @@ from storage.models import Customer, Order, Survey, SurveyResponse
 from storage.outbox import forget_outreach
 from storage.points import remember_forgotten_welcome
 from storage.referrals import forget_referrals
-from storage.typed import rowcount, saved_id, table_of
+from storage.typed import rowcount, saved_id
 from storage.types import utcnow
 from storage.upsert import dialect_insert
 
@@ -47,7 +47,7 @@ async def ensure_customer(
     """
     now = utcnow()
     statement = (
-        dialect_insert(session, table_of(Customer))
+        dialect_insert(session, Customer)  # the ORM entity: RETURNING gives the new row as a Customer
         .values(
             telegram_id=profile.telegram_id,
             first_name=profile.first_name,
@@ -61,12 +61,15 @@ async def ensure_customer(
             last_seen_at=now,
         )
         .on_conflict_do_nothing(index_elements=["telegram_id"])
+        .returning(Customer)
     )
-    created = rowcount(await session.execute(statement)) == 1
-    customer = await get_customer(session, telegram_id=profile.telegram_id)
-    if customer is None:  # just inserted, or already there
+    created = (await session.scalars(statement)).first()
+    if created is not None:
+        return created, True
+    customer = await get_customer(session, telegram_id=profile.telegram_id)  # it was there already
+    if customer is None:
         raise RuntimeError(f"customer {profile.telegram_id} missing after its upsert")
-    return customer, created
+    return customer, False
 
 
 def profile_changed(customer: Customer, profile: TelegramProfile) -> bool:

@@ -6,7 +6,9 @@ import re
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import exists, func, or_, update
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,20 +43,26 @@ async def ensure_member_code(session: AsyncSession, *, customer: Customer) -> st
     """The customer's member code, created on first use; unique by constraint, retried on a clash."""
     if customer.member_code:
         return customer.member_code
+    taken = aliased(Customer)
     while True:
         code = "M" + "".join(secrets.choice(COUPON_ALPHABET) for _ in range(7))
-        clash = await session.exec(select(Customer.id).where(col(Customer.member_code) == code))
-        if clash.first() is None:
-            break
-    await session.execute(
-        update(Customer)
-        .where(col(Customer.id) == customer.id, col(Customer.member_code).is_(None))
-        .values(member_code=code)
-    )
-    await session.refresh(customer)
-    if customer.member_code is None:  # set just above, unless it already had one
-        raise RuntimeError(f"customer {customer.id} has no member code after setting one")
-    return customer.member_code
+        # One statement: set it unless the customer has one or another customer holds this code.
+        result = await session.execute(
+            update(Customer)
+            .where(
+                col(Customer.id) == customer.id,
+                col(Customer.member_code).is_(None),
+                ~exists().where(col(taken.member_code) == code),
+            )
+            .values(member_code=code)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(result) == 1:
+            set_committed_value(customer, "member_code", code)
+            return code
+        await session.refresh(customer)  # rare: a racing update gave it one, or the code clashed
+        if customer.member_code:
+            return customer.member_code
 
 
 async def find_customer(session: AsyncSession, *, ref: str) -> Customer | None:
