@@ -5,13 +5,23 @@ and shop webhooks, so the bot, the webhooks and the `import-orders` command beha
 from __future__ import annotations
 
 from bot.outreach.campaigns import on_order as end_winback
+from bot.outreach.campaigns import order_audience as winback_audience
 from bot.referrals.service import on_order as qualify_referral
 from bot.referrals.service import on_reversal as cancel_referral
+from bot.referrals.service import order_audience as referral_audience
 
 # Called in this order with (session, OrderOutcome) after the order's points are booked.
 ORDER_LISTENERS = [
     qualify_referral,  # a referee's first qualifying purchase makes their referral pending
     end_winback,  # a purchase stops the win-back sequence and counts as a conversion of recent messages
+]
+
+# For each order listener, (session, *, customer_ids) -> the customers whose orders it may act on. The
+# import's batch path (bot/loyalty/order_batches.py) writes other customers' orders in bulk without calling
+# the listeners, and sends these customers' orders through ingest_order one by one, listeners and all.
+ORDER_LISTENER_AUDIENCES = [
+    referral_audience,
+    winback_audience,
 ]
 
 # Called with (session, ReversalOutcome) after a refund or cancellation took the points back.
