@@ -4,14 +4,17 @@ referee, a win-back in progress and customers who join between two imports."""
 
 from __future__ import annotations
 
+import io
 import random
 import shutil
+import sys
 from datetime import UTC, timedelta
 
 import pytest
 from sqlmodel import select
 
 from bot.analytics.views import stats_report
+from bot.cli import main
 from bot.loyalty import csv_import
 from bot.loyalty.csv_import import import_orders
 from storage import referrals
@@ -187,3 +190,24 @@ async def test_the_batch_path_writes_what_row_by_row_writes(
     assert any(status == "pending" for _, status, _, _ in reference["referrals"])
     assert any(converted for _, _, _, converted in reference["outbox"])
     assert sum(len(rows) for rows in reference["rollups"].values()) > 50
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_the_cli_draws_its_progress_bar_only_on_a_terminal(tmp_path, monkeypatch, capsys, terminal):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("MERCHANT_IDS", "")
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + "".join(f"t{n},shop-{n % 9},3,2026-03-01,,\n" for n in range(2500)))
+    stderr = Terminal()
+    if terminal:
+        monkeypatch.setattr(sys, "stderr", stderr)
+    assert main(["import-orders", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "imported 2500 orders (2500 kept" in out
+    drawn = stderr.getvalue() if terminal else err
+    assert ("100% 2500/2500" in drawn) is terminal and ("40% 1000/2500" in drawn) is terminal

@@ -60,7 +60,11 @@ async def import_orders_command(settings: Settings, file: str, *, notify: bool =
                 told["sent" if delivered else "failed"] += 1
 
         try:
-            report = await import_orders(db, settings, Path(file), now=Clock().now(), notify=callback)
+            # The bar redraws one line with "\r": only on a terminal, not into a log file or a pipe.
+            bar = sys.stderr if sys.stderr.isatty() else None
+            report = await import_orders(
+                db, settings, Path(file), now=Clock().now(), progress=bar, notify=callback
+            )
         except CsvFormatError as error:
             print(f"error: {file}: {error}", file=sys.stderr)
             return EXIT_BAD_FILE

@@ -8,7 +8,6 @@ units), created_at (ISO date or date-time; shop time zone when it has no offset)
 from __future__ import annotations
 
 import csv
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +32,8 @@ class CsvFormatError(Exception):
 
 
 class Progress:
-    """A one-line progress bar on stderr for large files (no dependency needed)."""
+    """A one-line progress bar for large files, redrawn after each chunk (neither tqdm nor rich is a
+    dependency, and one line of text does not need one); the CLI gives it stderr when that is a terminal."""
 
     def __init__(self, total: int, stream: TextIO | None) -> None:
         self.total, self.stream, self.shown = total, stream, -1
@@ -104,7 +104,7 @@ async def import_orders(
     path: Path,
     *,
     now: datetime,
-    progress: TextIO | None = sys.stderr,
+    progress: TextIO | None = None,
     notify: Callable[[purchases.OrderOutcome], Awaitable[object]] | None = None,
     row_by_row: bool = False,
 ) -> ImportReport:
