@@ -63,14 +63,16 @@ async def insert_orders(session: AsyncSession, *, rows: list[dict[str, Any]]) ->
     """Insert orders (dicts of Order columns) unless their shop order id is stored; returns
     {external_id: id} of the ones inserted here (a concurrent writer's are left out)."""
     inserted: dict[str, int] = {}
+    table = table_of(Order)
+    # One statement given many rows (SQLAlchemy's "insertmanyvalues"): compiled once and cached, it is sent
+    # as multi-row INSERTs; a statement built with .values(rows) would be compiled again for every batch.
+    statement = (
+        dialect_insert(session, table)
+        .on_conflict_do_nothing(index_elements=["external_id"])
+        .returning(table.c.external_id, table.c.id)
+    )
     for part in _parts(rows, ROWS_PER_INSERT):
-        statement = (
-            dialect_insert(session, table_of(Order))
-            .values(part)
-            .on_conflict_do_nothing(index_elements=["external_id"])
-            .returning(table_of(Order).c.external_id, table_of(Order).c.id)
-        )
-        for external_id, order_id in (await session.execute(statement)).all():
+        for external_id, order_id in (await session.execute(statement, part)).all():
             inserted[external_id] = order_id
     return inserted
 
@@ -79,12 +81,12 @@ async def add_points_entries(session: AsyncSession, *, entries: list[dict[str, A
     """`add_points` for many ledger entries (dicts of PointsEntry columns, `idempotency_key` set): each
     key is booked once; returns the keys booked here."""
     booked: set[str] = set()
+    table = table_of(PointsEntry)
+    statement = (
+        dialect_insert(session, table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.idempotency_key)
+    )
     for part in _parts(entries, ROWS_PER_INSERT):
-        statement = (
-            dialect_insert(session, table_of(PointsEntry))
-            .values(part)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(table_of(PointsEntry).c.idempotency_key)
-        )
-        booked.update((await session.execute(statement)).scalars().all())
+        booked.update((await session.execute(statement, part)).scalars().all())
     return booked

@@ -106,12 +106,11 @@ async def _add_shop_days(session: AsyncSession, delta: dict[int, list[int]]) -> 
     if not delta:
         return
     table = table_of(ShopDay)
-    statement = dialect_insert(session, table).values(
-        [
-            {"day": day, "orders": o, "revenue_minor": r, "new_customers": n}
-            for day, (o, r, n) in sorted(delta.items())
-        ]
-    )
+    rows = [
+        {"day": day, "orders": o, "revenue_minor": r, "new_customers": n}
+        for day, (o, r, n) in sorted(delta.items())
+    ]
+    statement = dialect_insert(session, table)
     # One statement per change: concurrent writers add to the same day without losing either addition.
     statement = statement.on_conflict_do_update(
         index_elements=["day"],
@@ -121,7 +120,8 @@ async def _add_shop_days(session: AsyncSession, delta: dict[int, list[int]]) -> 
             "new_customers": table.c.new_customers + statement.excluded.new_customers,
         },
     )
-    await session.execute(statement)
+    # Given the rows, not .values(rows): the statement is compiled once and cached, whatever their number.
+    await session.execute(statement, rows)
     if all(value >= 0 for values in delta.values() for value in values):
         return  # nothing went down, so no day can have dropped to zero
     await session.execute(
@@ -138,14 +138,14 @@ async def _add_cohort_cells(session: AsyncSession, delta: Counter) -> None:
     if not delta:
         return
     table = table_of(CohortCell)
-    statement = dialect_insert(session, table).values(
-        [{"cohort": c, "month": m, "customers": n} for (c, m), n in sorted(delta.items())]
-    )
+    statement = dialect_insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=["cohort", "month"],
         set_={"customers": table.c.customers + statement.excluded.customers},
     )
-    await session.execute(statement)
+    await session.execute(
+        statement, [{"cohort": c, "month": m, "customers": n} for (c, m), n in sorted(delta.items())]
+    )
     if any(change < 0 for change in delta.values()):
         await session.execute(delete(CohortCell).where(col(CohortCell.customers) == 0))
 
