@@ -16,13 +16,14 @@ ORDER_LISTENERS = [
     end_winback,  # a purchase stops the win-back sequence and counts as a conversion of recent messages
 ]
 
-# For each order listener, (session, *, customer_ids) -> the customers whose orders it may act on. The
-# import's batch path (bot/loyalty/order_batches.py) writes other customers' orders in bulk without calling
-# the listeners, and sends these customers' orders through ingest_order one by one, listeners and all.
-ORDER_LISTENER_AUDIENCES = [
-    referral_audience,
-    winback_audience,
-]
+# For an order listener, (session, *, customer_ids) -> the customers among them whose orders it may act on.
+# The import's batch path (bot/loyalty/order_batches.py) writes other customers' orders in bulk without
+# calling the listeners, and sends these customers' orders through ingest_order one by one, listeners and
+# all. A listener without an audience here makes the batch path import every row one by one.
+ORDER_LISTENER_AUDIENCES = {
+    qualify_referral: referral_audience,
+    end_winback: winback_audience,
+}
 
 # Called with (session, ReversalOutcome) after a refund or cancellation took the points back.
 REVERSAL_LISTENERS = [

@@ -211,3 +211,20 @@ def test_the_cli_draws_its_progress_bar_only_on_a_terminal(tmp_path, monkeypatch
     assert "imported 2500 orders (2500 kept" in out
     drawn = stderr.getvalue() if terminal else err
     assert ("100% 2500/2500" in drawn) is terminal and ("40% 1000/2500" in drawn) is terminal
+
+
+async def test_a_listener_without_an_audience_still_hears_every_order(db, settings, tmp_path, monkeypatch):
+    from bot import purchase_listeners  # noqa: PLC0415  (patched for this test only)
+
+    member = await make_customer(db, settings, 601)
+    heard: list[tuple[str, int | None]] = []
+
+    async def record(session, outcome):
+        heard.append((outcome.order.external_id, outcome.customer_id))
+
+    monkeypatch.setattr(purchase_listeners, "ORDER_LISTENERS", [*purchase_listeners.ORDER_LISTENERS, record])
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + "n1,601,10,2026-03-01,,\nn2,shop-1,20,2026-03-02,,\nn1,601,10,2026-03-01,,\n")
+    report = await import_orders(db, settings, path, now=NOW, progress=None)
+    assert (report.imported, report.duplicates) == (2, 1)
+    assert heard == [("n1", member.id), ("n2", None)]

@@ -181,8 +181,12 @@ async def import_chunk(
     refs = {line: purchases.normalize_ref(row.get("customer")) for line, row in chunk}
     found = await find_customers(session, refs=[ref for ref in refs.values() if ref is not None])
     ids = sorted({customer.id for customer in found.values() if customer.id is not None})
-    one_by_one: set[int] = set()
-    for audience in purchase_listeners.ORDER_LISTENER_AUDIENCES:
+    one_by_one: set[int | None] = set()
+    for listener in purchase_listeners.ORDER_LISTENERS:
+        audience = purchase_listeners.ORDER_LISTENER_AUDIENCES.get(listener)
+        if audience is None:  # it may act on any order: all of them go one by one
+            one_by_one |= {None, *ids}
+            break
         one_by_one |= await audience(session, customer_ids=ids)
     outcomes: list[purchases.OrderOutcome] = []
     touched: set[int] = set()
