@@ -79,8 +79,7 @@ async def write_new_orders(
 ) -> tuple[list[purchases.OrderOutcome], set[int]]:
     """Store a segment of new orders and book their points; returns their outcomes (in row order) and the
     customers whose rollups need a refresh."""
-    customers = {order.customer_id for order in new if order.customer_id is not None}
-    await store.lock_customers(session, customer_ids=customers)
+    customers = {order.customer_id for order in new if order.customer_id is not None}  # locked by the chunk
     window = timedelta(days=rules.TIER_WINDOW_DAYS)
     earning = [order for order in new if order.customer_id is not None and order.status == OrderStatus.PAID]
     spend = Spend(
@@ -181,6 +180,9 @@ async def import_chunk(
     refs = {line: purchases.normalize_ref(row.get("customer")) for line, row in chunk}
     found = await find_customers(session, refs=[ref for ref in refs.values() if ref is not None])
     ids = sorted({customer.id for customer in found.values() if customer.id is not None})
+    # All of them at once, in id order, before anything else is locked: a bot transaction locking two of
+    # them cannot meet this one halfway in the opposite order (PostgreSQL; SQLite holds the database lock).
+    await store.lock_customers(session, customer_ids=ids)
     one_by_one: set[int | None] = set()
     for listener in purchase_listeners.ORDER_LISTENERS:
         audience = purchase_listeners.ORDER_LISTENER_AUDIENCES.get(listener)
