@@ -60,7 +60,7 @@ from telegram.ext import (
 )
 
 from bench import _common as common
-from bot.app import build_application
+from bot.app import build_application, order_listeners
 from bot.context import env_of
 from bot.faq import library
 from bot.loyalty import purchases
@@ -318,6 +318,7 @@ async def seed(app: Application, users: list[TgUser], scripts: list[list[str]], 
                 await purchases.ingest_order(
                     session,
                     settings=settings,
+                    listeners=order_listeners(),
                     now=now,
                     external_id=f"bench-{user.id}",
                     amount_minor=rng.randrange(1000, 40000),

@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import _common as common
+from bot.app import order_listeners
 from bot.loyalty.csv_import import import_orders
 from bot.loyalty.purchases import balance, welcome_customer
 from bot.settings import Settings
@@ -105,7 +106,13 @@ async def measure(postgres: str | None, path: Path, customers: int, label: str, 
                         heavy = customer.id
             with common.timed() as elapsed:
                 report = await import_orders(
-                    db, settings, path, now=NOW, progress=None, row_by_row=row_by_row
+                    db,
+                    settings,
+                    path,
+                    listeners=order_listeners(),
+                    now=NOW,
+                    progress=None,
+                    row_by_row=row_by_row,
                 )
             rows = report.imported + report.duplicates + report.reversed + len(report.errors)
             rate = rows / elapsed.seconds

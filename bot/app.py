@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import errors, fallback
+from bot import customer_step, errors, fallback
 from bot.analytics import handlers as analytics
 from bot.clock import Clock
 from bot.commands import collect_commands, publish_menus
@@ -28,17 +28,23 @@ from bot.i18n import Templates
 from bot.loyalty import award_handlers as loyalty_award
 from bot.loyalty import expiry as loyalty_expiry
 from bot.loyalty import handlers as loyalty
+from bot.loyalty import membership as loyalty_membership
 from bot.loyalty import webhooks as loyalty_webhooks
+from bot.loyalty.order_events import OrderListeners
 from bot.onboarding import handlers as onboarding
+from bot.outreach import campaigns as outreach_campaigns
 from bot.outreach import handlers as outreach
 from bot.outreach import jobs as outreach_jobs
 from bot.outreach.pacing import BulkAwareRateLimiter
 from bot.referrals import handlers as referrals
 from bot.referrals import jobs as referral_jobs
+from bot.referrals import service as referral_service
+from bot.referrals import start_reply as referral_start
 from bot.settings import Settings
 from bot.surveys import handlers as surveys
 from bot.surveys import jobs as survey_jobs
 from bot.text_router import TextRouter
+from bot.unit_of_work import CommitBeforeSending
 from bot.update_processor import OrderedUpdateProcessor
 from bot.web import WebServer, build_web_app
 from storage.db import Database
@@ -47,9 +53,12 @@ from storage.rollups import set_rollup_timezone
 
 logger = logging.getLogger(__name__)
 
-# Feature modules in registration order. Within handler group 0 the first matching handler wins, so
-# specific handlers come before general ones, and `fallback` (unknown commands, stickers) comes last.
+# Features in registration order, after the first step of every update (its unit of work and customer,
+# group −2) and before its last (the unit committed, in the last group). Within handler group 0 the first
+# matching handler wins, so specific handlers come before general ones, and `fallback` (unknown commands,
+# stickers) comes last.
 FEATURES = [
+    customer_step,  # groups −2 and last: one unit of work and one customer lookup per update
     onboarding,  # /start, /help, /language, /stop, /forgetme, block tracking
     surveys,  # /survey, score buttons, Skip
     loyalty,  # /balance, /history, /rewards, /card, /phone, shared contacts
@@ -62,6 +71,12 @@ FEATURES = [
     analytics,  # /stats, /cohort, /export (merchants)
     fallback,  # must stay last
 ]
+
+# Run once when a customer joins (first contact), inside that update's transaction.
+JOIN_LISTENERS: list = [loyalty_membership.welcome]  # member code, welcome bonus, orders waiting for them
+
+# Run inside /start's transaction; each may return a follow-up sent after the welcome.
+START_LISTENERS: list = [referral_start.on_start]  # an invitation link attributes the new customer
 
 # Free text goes to these consumers in this order; the first that accepts it ends the search.
 TEXT_CONSUMERS: list = [
@@ -82,6 +97,21 @@ JOBS: list = [
     faq_library.schedule,  # seed the FAQ from FAQ_FILE once, right after start (a one-off job)
     outreach_jobs.schedule,  # birthday and win-back sweep; outbox dispatch (broadcasts, surveys)
 ]
+
+
+def order_listeners() -> OrderListeners:
+    """What other features do when an order arrives or is reversed, called by purchase intake inside the
+    order's transaction on every path (/award, shop webhooks, `import-orders`), in this order."""
+    return OrderListeners(
+        on_order=(
+            referral_service.on_order,  # a referee's first qualifying purchase makes their referral pending
+            outreach_campaigns.on_order,  # a purchase ends the win-back sequence and counts as its conversion
+        ),
+        on_reversal=(
+            referral_service.on_reversal,  # a refund within the return window cancels the referral
+        ),
+        order_audiences=(referral_service.order_audience, outreach_campaigns.order_audience),
+    )
 
 
 def build_application(
@@ -109,7 +139,11 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode="HTML"))
-        .rate_limiter(BulkAwareRateLimiter(max_retries=3, bulk_rate=settings.outreach_rate, clock=clock))
+        .rate_limiter(
+            CommitBeforeSending(
+                BulkAwareRateLimiter(max_retries=3, bulk_rate=settings.outreach_rate, clock=clock)
+            )
+        )
         # Chats concurrently, each chat and each user in arrival order, at most UPDATE_CONCURRENCY at once.
         .concurrent_updates(OrderedUpdateProcessor(settings.update_concurrency))
         .post_init(_post_init)
@@ -124,6 +158,9 @@ def build_application(
         templates=templates,
         clock=clock,
         commands=collect_commands(FEATURES),
+        join_listeners=tuple(JOIN_LISTENERS),
+        start_listeners=tuple(START_LISTENERS),
+        order_listeners=order_listeners(),
         injected_db=db,
         migrate=migrate,
         webhook_secret=(

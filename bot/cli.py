@@ -133,9 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "migrate":
             asyncio.run(migrate(settings))
         elif args.command == "import-orders":
+            from bot.app import order_listeners  # noqa: PLC0415  (the features' order listeners)
             from bot.loyalty.cli import import_orders_command  # noqa: PLC0415  (subcommand, loaded to run)
 
-            return asyncio.run(import_orders_command(settings, args.file, notify=args.notify))
+            return asyncio.run(
+                import_orders_command(settings, args.file, listeners=order_listeners(), notify=args.notify)
+            )
         elif args.command == "faq-import":
             from bot.faq.cli import import_faq_command  # noqa: PLC0415  (subcommand, loaded to run)
 

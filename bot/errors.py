@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.context import BotContext
+from bot.customer_step import abandon_unit
 from bot.i18n import normalize_locale
 from bot.replies import reply, user_locale
 
@@ -17,6 +18,10 @@ logger = logging.getLogger(__name__)
 async def error_handler(update: object, context: BotContext) -> None:
     """Log the exception with the update that caused it and tell the user something went wrong."""
     logger.error("Exception while handling an update: %r", update, exc_info=context.error)
+    try:  # nothing of the failed update's open transaction is kept
+        await abandon_unit()
+    except Exception:  # the database itself may be what failed
+        logger.warning("Could not roll back the update's unit of work", exc_info=True)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if update.callback_query is not None:

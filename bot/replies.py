@@ -8,6 +8,7 @@ from telegram import Message, Update, User
 
 from bot.context import BotContext
 from bot.i18n import normalize_locale
+from bot.unit_of_work import current
 from storage.customers import get_customer
 
 
@@ -16,11 +17,21 @@ async def user_locale(context: BotContext, user: User | None) -> str:
     default = context.settings.default_locale
     if user is None:
         return default
+    unit = current()
+    if unit is not None and unit.user_id == user.id:
+        return context.locale  # resolved by the update's first step
     async with context.db.read_session() as session:
         customer = await get_customer(session, telegram_id=user.id)
     if customer is not None:
         return customer.locale
     return normalize_locale(user.language_code, default)
+
+
+async def commit_before_sending() -> None:
+    """No transaction stays open while Telegram answers: the update's work so far is committed first."""
+    unit = current()
+    if unit is not None:
+        await unit.commit()
 
 
 async def reply(
@@ -39,6 +50,7 @@ async def reply(
         return None
     locale = locale or await user_locale(context, update.effective_user)
     text = context.templates.render(locale, template, **values)
+    await commit_before_sending()
     return await context.bot.send_message(chat.id, text, parse_mode="HTML", reply_markup=reply_markup)
 
 
@@ -57,6 +69,7 @@ async def edit_or_reply(
     locale = locale or await user_locale(context, update.effective_user)
     text = context.templates.render(locale, template, **values)
     if query is not None and query.message is not None:
+        await commit_before_sending()
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=reply_markup)
     else:
         await reply(update, context, template, locale=locale, reply_markup=reply_markup, **values)

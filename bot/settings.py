@@ -15,8 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot import resources
+from bot.loyalty.programme import LoyaltyProgramme, parse_loyalty_programme
 from bot.loyalty.rules import parse_rewards, parse_tiers
-from bot.referrals.rules import parse_reward
+from bot.referrals.rules import ReferralRewards, parse_referral_rewards, parse_reward
 
 Locale = Literal["en", "ar"]
 LOCALES: tuple[str, ...] = ("en", "ar")
@@ -273,8 +274,9 @@ class Settings(BaseSettings):
         if value > largest:
             raise ValueError(f"at most {largest} with CURRENCY_EXPONENT={exponent}")
         # So are the points one order earns.
-        tiers = info.data.get("loyalty_tiers")
-        multiplier = max(tier.multiplier for tier in parse_tiers(tiers)) if tiers else Decimal(1)
+        tiers, rewards = info.data.get("loyalty_tiers"), info.data.get("loyalty_rewards")
+        programme = parse_loyalty_programme(tiers, rewards) if tiers and rewards else None
+        multiplier = programme.highest_multiplier if programme else Decimal(1)
         if value * info.data.get("loyalty_points_per_unit", Decimal(1)) * multiplier > 2**31 - 1:
             raise ValueError(
                 "an order this large would earn more points than can be stored; lower it or "
@@ -282,18 +284,49 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("loyalty_tiers", "loyalty_rewards")
+    # Programme rules are checked here, so a bad one stops the start with a line naming its setting, and
+    # parsed here once: the typed programme is cached on the text (see the properties below).
+    @field_validator("loyalty_tiers")
     @classmethod
-    def _loyalty_spec(cls, value: str, info) -> str:
-        parse = parse_tiers if info.field_name == "loyalty_tiers" else parse_rewards
-        parse(value)  # raises ValueError with a readable message
+    def _loyalty_tiers(cls, value: str) -> str:
+        parse_tiers(value)  # raises ValueError with a readable message
         return value
 
-    @field_validator("referral_referrer_reward", "referral_referee_reward")
+    @field_validator("loyalty_rewards")
     @classmethod
-    def _referral_reward(cls, value: str) -> str:
+    def _loyalty_rewards(cls, value: str, info) -> str:
+        tiers = info.data.get("loyalty_tiers")  # absent when LOYALTY_TIERS itself was refused
+        if tiers is None:
+            parse_rewards(value)
+        else:
+            parse_loyalty_programme(tiers, value)
+        return value
+
+    @field_validator("referral_referrer_reward")
+    @classmethod
+    def _referrer_reward(cls, value: str) -> str:
         parse_reward(value)  # raises ValueError with a readable message
         return value
+
+    @field_validator("referral_referee_reward")
+    @classmethod
+    def _referee_reward(cls, value: str, info) -> str:
+        referrer = info.data.get("referral_referrer_reward")
+        if referrer is None:
+            parse_reward(value)
+        else:
+            parse_referral_rewards(referrer, value)
+        return value
+
+    @property
+    def loyalty_programme(self) -> LoyaltyProgramme:
+        """LOYALTY_TIERS and LOYALTY_REWARDS as typed tiers and rewards (parsed at validation, cached)."""
+        return parse_loyalty_programme(self.loyalty_tiers, self.loyalty_rewards)
+
+    @property
+    def referral_rewards(self) -> ReferralRewards:
+        """REFERRAL_REFERRER_REWARD and REFERRAL_REFEREE_REWARD, parsed (at validation, cached)."""
+        return parse_referral_rewards(self.referral_referrer_reward, self.referral_referee_reward)
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -8,6 +8,7 @@ from telegram import Update
 
 from bot.context import BotContext
 from bot.replies import reply
+from bot.unit_of_work import INTENT_ATTRIBUTE, Intent
 
 # A consumer returns True when the message was for it (a pending answer, an open hand-off, an FAQ match).
 TextConsumer = Callable[[Update, BotContext], Awaitable[bool]]
@@ -18,6 +19,8 @@ class TextRouter:
 
     def __init__(self, consumers: Sequence[TextConsumer]) -> None:
         self.consumers = tuple(consumers)
+        # Most text is an FAQ question, answered from a read; a consumer that writes upgrades the unit.
+        setattr(self, INTENT_ATTRIBUTE, Intent(writes=False, joins=True))
 
     async def __call__(self, update: Update, context: BotContext) -> None:
         """Route one customer text message."""

@@ -28,6 +28,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.unit_of_work import finish_current_unit
+
 # PTB's own limit (`BaseUpdateProcessor.max_concurrent_updates`) is taken before an update is ordered, so it
 # would also count updates that only wait for their chat: a chat with that many pending updates would stall
 # every other chat. It is set out of reach (Application keeps one task per pending update either way), and
@@ -97,6 +99,8 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
                 self._running += 1
                 try:
                     await coroutine
+                    # A handler that stops the update (ApplicationHandlerStop) skips its last step.
+                    await finish_current_unit()
                 finally:
                     self._running -= 1
         finally:

@@ -13,6 +13,7 @@ from typing import Any
 from telegram import CallbackQuery, Chat, Message, Update, User
 
 from bot.context import BotContext
+from storage.customers import TelegramProfile
 
 
 def query_of(update: Update) -> CallbackQuery:
@@ -61,3 +62,11 @@ def user_data_of(context: BotContext) -> dict[Any, Any]:
     if context.user_data is None:
         raise ValueError("expected an update from a user")
     return context.user_data
+
+
+def profile_of(update: Update) -> TelegramProfile:
+    """The sender's Telegram profile, as the customer store keeps it."""
+    user = user_of(update)
+    return TelegramProfile(
+        telegram_id=user.id, first_name=user.first_name, last_name=user.last_name, username=user.username
+    )

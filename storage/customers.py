@@ -69,6 +69,30 @@ async def ensure_customer(
     return customer, created
 
 
+def profile_changed(customer: Customer, profile: TelegramProfile) -> bool:
+    """Telegram shows a name or username other than the stored one (so the row needs a write)."""
+    stored = (customer.first_name, customer.last_name, customer.username)
+    return stored != (profile.first_name, profile.last_name, profile.username)
+
+
+async def refresh_profile(session: AsyncSession, *, customer: Customer, profile: TelegramProfile) -> None:
+    customer.first_name = profile.first_name
+    customer.last_name = profile.last_name
+    customer.username = profile.username
+    session.add(customer)
+    await session.flush()
+
+
+async def rejoin(session: AsyncSession, *, customer: Customer) -> None:
+    """/start from a known customer: opted back in to marketing, reachable again, seen now."""
+    customer.marketing_opt_in = True
+    customer.opted_out_at = None
+    customer.reachable = True
+    customer.last_seen_at = utcnow()
+    session.add(customer)
+    await session.flush()
+
+
 async def register_customer(
     session: AsyncSession, *, profile: TelegramProfile, locale: str, start_payload: str | None = None
 ) -> tuple[Customer, bool]:

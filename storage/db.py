@@ -66,6 +66,11 @@ class Database:
         async with self._sessions() as session, session.begin():
             yield session
 
+    def new_session(self) -> AsyncSession:
+        """A session not yet in a transaction, for a unit of work that decides its mode itself: it begins
+        with `await session.connection(execution_options={"readonly": …})` (see _on_begin)."""
+        return self._sessions()
+
     @asynccontextmanager
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         """A read-only unit of work; on SQLite it does not take the write lock."""

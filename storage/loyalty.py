@@ -168,6 +168,14 @@ async def remember_external_ref(session: AsyncSession, *, customer_id: int, ref:
     return rowcount(result) == 1
 
 
+async def reload_customer(session: AsyncSession, *, customer_id: int) -> Customer | None:
+    """The customer as stored now, after a bulk UPDATE (remember_external_ref) bypassed the identity map."""
+    customer = await session.get(Customer, customer_id)
+    if customer is not None:
+        await session.refresh(customer)
+    return customer
+
+
 async def set_phone(session: AsyncSession, *, customer: Customer, phone: str) -> None:
     customer.phone = phone
     session.add(customer)

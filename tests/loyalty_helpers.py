@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.app import order_listeners
 from bot.loyalty import purchases
 from storage.customers import TelegramProfile, ensure_customer
 
@@ -23,6 +24,7 @@ async def make_customer(db, settings, telegram_id: int, *, phone: str | None = N
 
 
 async def ingest(db, settings, order_id: str, amount_minor: int, *, now=NOW, ordered_at=None, **kwargs):
+    kwargs.setdefault("listeners", order_listeners())
     async with db.session() as session:
         return await purchases.ingest_order(
             session,

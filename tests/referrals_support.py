@@ -72,7 +72,11 @@ async def buy(harness, user: TgUser, order_id: str, amount_minor: int, *, days_a
 async def refund(harness, order_id: str):
     async with harness.db.session() as session:
         return await purchases.reverse_order(
-            session, settings=settings_of(harness), now=harness.clock.now(), external_id=order_id
+            session,
+            settings=settings_of(harness),
+            listeners=harness.app.bot_data["order_listeners"],
+            now=harness.clock.now(),
+            external_id=order_id,
         )
 
 

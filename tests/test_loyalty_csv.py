@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from bot.app import order_listeners
 from bot.cli import main
 from bot.loyalty.csv_import import CsvFormatError, import_orders
 from storage.orders import get_order
@@ -35,7 +36,7 @@ def write(tmp_path, text, name="orders.csv"):
 async def test_import_keeps_good_rows_and_reports_bad_ones_with_line_numbers(db, settings, tmp_path):
     customer = await make_customer(db, settings, 301)
     path = write(tmp_path, GOOD_AND_BAD.format(code=customer.member_code))
-    report = await import_orders(db, settings, path, now=NOW, progress=None)
+    report = await import_orders(db, settings, path, listeners=order_listeners(), now=NOW, progress=None)
     assert (report.imported, report.unlinked, report.points) == (3, 2, 120)
     assert [line for line, _ in report.errors] == [4, 5, 6, 7, 8, 9, 10, 11]
     reasons = dict(report.errors)
@@ -44,7 +45,7 @@ async def test_import_keeps_good_rows_and_reports_bad_ones_with_line_numbers(db,
     assert "status" in reasons[8] and "LOYALTY_MAX_ORDER_AMOUNT" in reasons[9] and "future" in reasons[10]
     assert "order_id" in reasons[11]
     assert (await balance(db, settings, customer.id)).available == 170  # return window already over
-    again = await import_orders(db, settings, path, now=NOW, progress=None)
+    again = await import_orders(db, settings, path, listeners=order_listeners(), now=NOW, progress=None)
     assert (again.imported, again.duplicates, again.points) == (0, 3, 0)
     async with db.read_session() as session:
         kept = await get_order(session, external_id="1011")
@@ -57,13 +58,13 @@ async def test_refund_rows_reverse_points_and_unknown_customers_are_linked_later
     first = write(
         tmp_path, f"order_id,customer,amount,created_at\n9,{code},50,2026-03-10\n8,303,20,2026-03-10\n"
     )
-    await import_orders(db, settings, first, now=NOW, progress=None)
+    await import_orders(db, settings, first, listeners=order_listeners(), now=NOW, progress=None)
     refund = write(
         tmp_path,
         f"order_id,customer,amount,created_at,status\n9,{code},50,2026-03-10,refunded\n",
         "refund.csv",
     )
-    report = await import_orders(db, settings, refund, now=NOW, progress=None)
+    report = await import_orders(db, settings, refund, listeners=order_listeners(), now=NOW, progress=None)
     assert report.reversed == 1
     current = await balance(db, settings, customer.id)
     assert (current.available, current.pending) == (50, 0)
@@ -73,20 +74,26 @@ async def test_refund_rows_reverse_points_and_unknown_customers_are_linked_later
 
 async def test_malformed_files_are_refused_whole(db, settings, tmp_path):
     with pytest.raises(CsvFormatError, match="amount"):
-        await import_orders(db, settings, write(tmp_path, "order_id,customer,created_at\n1,2,3\n"), now=NOW)
+        await import_orders(
+            db,
+            settings,
+            write(tmp_path, "order_id,customer,created_at\n1,2,3\n"),
+            listeners=order_listeners(),
+            now=NOW,
+        )
     with pytest.raises(CsvFormatError):
-        await import_orders(db, settings, tmp_path / "missing.csv", now=NOW)
+        await import_orders(db, settings, tmp_path / "missing.csv", listeners=order_listeners(), now=NOW)
     binary = tmp_path / "bin.csv"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(CsvFormatError):
-        await import_orders(db, settings, binary, now=NOW)
+        await import_orders(db, settings, binary, listeners=order_listeners(), now=NOW)
 
 
 async def test_large_files_show_a_progress_bar(db, settings, tmp_path):
     rows = "".join(f"p{n},cust-{n % 7},1,2026-03-01\n" for n in range(1200))
     path = write(tmp_path, "order_id,customer,amount,created_at\n" + rows)
     stream = io.StringIO()
-    report = await import_orders(db, settings, path, now=NOW, progress=stream)
+    report = await import_orders(db, settings, path, listeners=order_listeners(), now=NOW, progress=stream)
     assert report.imported == 1200 and report.unlinked == 1200
     assert "100% 1200/1200" in stream.getvalue() and "[####################]" in stream.getvalue()
 
@@ -112,6 +119,7 @@ async def test_partial_refund_rows_take_back_their_share_once(db, settings, tmp_
         db,
         settings,
         write(tmp_path, f"order_id,customer,amount,created_at\n70,{code},200,2026-03-10\n"),
+        listeners=order_listeners(),
         now=NOW,
     )
     header = "order_id,customer,amount,created_at,status,refund_id\n"
@@ -120,13 +128,15 @@ async def test_partial_refund_rows_take_back_their_share_once(db, settings, tmp_
         header + f"70,{code},5,2026-03-11,refunded,r1\n70,{code},15,2026-03-12,refunded,r2\n",
         "refunds.csv",
     )
-    report = await import_orders(db, settings, refunds, now=NOW, progress=None)
+    report = await import_orders(db, settings, refunds, listeners=order_listeners(), now=NOW, progress=None)
     assert report.reversed == 2
     assert (await balance(db, settings, customer.id)).pending == 180, "5 + 15 of 200 points taken back"
-    again = await import_orders(db, settings, refunds, now=NOW, progress=None)
+    again = await import_orders(db, settings, refunds, listeners=order_listeners(), now=NOW, progress=None)
     assert (again.reversed, again.duplicates) == (0, 2), "re-running the file changes nothing"
     async with db.read_session() as session:
         assert (await get_order(session, external_id="70")).status == "paid"
     whole = write(tmp_path, header + f"70,{code},200,2026-03-13,refunded,\n", "whole.csv")
-    assert (await import_orders(db, settings, whole, now=NOW, progress=None)).reversed == 1
+    assert (
+        await import_orders(db, settings, whole, listeners=order_listeners(), now=NOW, progress=None)
+    ).reversed == 1
     assert (await balance(db, settings, customer.id)).pending == 0

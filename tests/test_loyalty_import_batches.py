@@ -8,12 +8,14 @@ import io
 import random
 import shutil
 import sys
+from dataclasses import replace
 from datetime import UTC, timedelta
 
 import pytest
 from sqlmodel import select
 
 from bot.analytics.views import stats_report
+from bot.app import order_listeners
 from bot.cli import main
 from bot.loyalty import csv_import
 from bot.loyalty.csv_import import import_orders
@@ -148,13 +150,25 @@ async def import_history(db, settings, tmp_path, *, row_by_row: bool) -> tuple[d
     reports = []
     first = tmp_path / "first.csv"
     first.write_text(history(1, refs, first=0, rows=110, extra=extra))
-    reports.append(await import_orders(db, settings, first, now=NOW, progress=None, row_by_row=row_by_row))
+    reports.append(
+        await import_orders(
+            db, settings, first, listeners=order_listeners(), now=NOW, progress=None, row_by_row=row_by_row
+        )
+    )
     await make_customer(db, settings, 505, phone="+15550000009")  # joins: their orders are linked
     second = tmp_path / "second.csv"
     extra = (f"x0,503,55,{day(250)},,", f"x4,503,30,{day(20)},,", f"x1,503,40,{day(150)},refunded,")
     second.write_text(history(2, refs, first=80, rows=110, extra=extra))  # also refunds the first file's
-    reports.append(await import_orders(db, settings, second, now=NOW, progress=None, row_by_row=row_by_row))
-    reports.append(await import_orders(db, settings, second, now=NOW, progress=None, row_by_row=row_by_row))
+    reports.append(
+        await import_orders(
+            db, settings, second, listeners=order_listeners(), now=NOW, progress=None, row_by_row=row_by_row
+        )
+    )
+    reports.append(
+        await import_orders(
+            db, settings, second, listeners=order_listeners(), now=NOW, progress=None, row_by_row=row_by_row
+        )
+    )
     return await snapshot(db, settings, ids["a_code"]), reports
 
 
@@ -213,18 +227,17 @@ def test_the_cli_draws_its_progress_bar_only_on_a_terminal(tmp_path, monkeypatch
     assert ("100% 2500/2500" in drawn) is terminal and ("40% 1000/2500" in drawn) is terminal
 
 
-async def test_a_listener_without_an_audience_still_hears_every_order(db, settings, tmp_path, monkeypatch):
-    from bot import purchase_listeners  # noqa: PLC0415  (patched for this test only)
-
+async def test_a_listener_without_an_audience_still_hears_every_order(db, settings, tmp_path):
     member = await make_customer(db, settings, 601)
     heard: list[tuple[str, int | None]] = []
 
     async def record(session, outcome):
         heard.append((outcome.order.external_id, outcome.customer_id))
 
-    monkeypatch.setattr(purchase_listeners, "ORDER_LISTENERS", [*purchase_listeners.ORDER_LISTENERS, record])
+    usual = order_listeners()
+    listeners = replace(usual, on_order=(*usual.on_order, record))  # its audience not given
     path = tmp_path / "orders.csv"
     path.write_text(HEADER + "n1,601,10,2026-03-01,,\nn2,shop-1,20,2026-03-02,,\nn1,601,10,2026-03-01,,\n")
-    report = await import_orders(db, settings, path, now=NOW, progress=None)
+    report = await import_orders(db, settings, path, listeners=listeners, now=NOW, progress=None)
     assert (report.imported, report.duplicates) == (2, 1)
     assert heard == [("n1", member.id), ("n2", None)]

@@ -3,6 +3,7 @@ and the summary says how many notifications were sent and how many were not deli
 
 from __future__ import annotations
 
+from bot.app import order_listeners
 from bot.loyalty.cli import import_orders_command
 from tests.fakes.bot_api import FakeBotApi, blocked_by_user, too_many_requests
 from tests.fakes.bot_api_server import FakeBotApiServer
@@ -26,7 +27,7 @@ async def test_429_is_waited_out_and_every_customer_is_told(db, settings, tmp_pa
     path = csv_file(tmp_path, [*map(str, IDS), "+15550001234"])  # the last one is not in Telegram yet
     async with FakeBotApiServer(api) as server:
         local = settings.model_copy(update={"telegram_api_url": server.url})
-        assert await import_orders_command(local, str(path), notify=True) == 0
+        assert await import_orders_command(local, str(path), listeners=order_listeners(), notify=True) == 0
     told = api.sent("sendMessage")
     assert len(told) == 5, "three notifications, two of them refused once with 429 and sent again"
     assert {call.chat_id for call in told} == set(IDS)
@@ -44,5 +45,5 @@ async def test_blocked_customer_is_counted_as_not_delivered(db, settings, tmp_pa
     path = csv_file(tmp_path, map(str, IDS))
     async with FakeBotApiServer(api) as server:
         local = settings.model_copy(update={"telegram_api_url": server.url})
-        assert await import_orders_command(local, str(path), notify=True) == 0
+        assert await import_orders_command(local, str(path), listeners=order_listeners(), notify=True) == 0
     assert "notifications: 2 sent, 1 not delivered" in capsys.readouterr().out

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app import order_listeners
 from bot.cli import main
 from bot.loyalty import rules
 from bot.loyalty.csv_import import import_orders
@@ -34,7 +35,7 @@ def test_thousands_separators_with_decimals_and_arabic_signs_are_read():
 async def test_csv_with_ambiguous_amount_reports_the_row(db, settings, tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text('order_id,customer,amount,created_at\nK1,+96550001234,"1,234",2026-03-01\n')
-    report = await import_orders(db, settings, path, now=NOW, progress=None)
+    report = await import_orders(db, settings, path, listeners=order_listeners(), now=NOW, progress=None)
     assert report.imported == 0 and report.errors[0][0] == 2 and "ambiguous" in report.errors[0][1]
     async with db.read_session() as session:
         assert await get_order(session, external_id="K1") is None
@@ -46,7 +47,7 @@ async def test_an_over_long_plus_reference_is_kept_truncated_on_every_database(d
     path.write_text(
         f"order_id,customer,amount,created_at\nL1,{long_ref},10,2026-03-01\nL2,+15550001111,5,2026-03-01\n"
     )
-    report = await import_orders(db, settings, path, now=NOW, progress=None)
+    report = await import_orders(db, settings, path, listeners=order_listeners(), now=NOW, progress=None)
     assert report.imported == 2 and report.errors == []
     async with db.read_session() as session:
         stored = await get_order(session, external_id="L1")
@@ -112,7 +113,7 @@ async def test_csv_saved_with_semicolons_or_tabs_is_read(db, settings, tmp_path,
     path = tmp_path / "orders.csv"
     rows = [["order_id", "customer", "amount", "created_at"], ["S1", "+15550001111", "12,50", "2026-03-01"]]
     path.write_text("".join(separator.join(row) + "\n" for row in rows), encoding="utf-8-sig")
-    report = await import_orders(db, settings, path, now=NOW, progress=None)
+    report = await import_orders(db, settings, path, listeners=order_listeners(), now=NOW, progress=None)
     assert (report.imported, report.errors) == (1, [])
     async with db.read_session() as session:
         assert (await get_order(session, external_id="S1")).amount_minor == 1250

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot.app import order_listeners
 from bot.loyalty import purchases
 from bot.loyalty.expiry import record_expiries
 from bot.loyalty.rewards import redeem
@@ -56,9 +57,13 @@ async def test_refund_reverses_the_orders_points_once(db, settings):
     customer = await make_customer(db, settings, 104)
     await ingest(db, settings, "r1", 10_000, customer_id=customer.id)
     async with db.session() as session:
-        first = await purchases.reverse_order(session, settings=settings, now=NOW, external_id="r1")
+        first = await purchases.reverse_order(
+            session, settings=settings, listeners=order_listeners(), now=NOW, external_id="r1"
+        )
     async with db.session() as session:
-        second = await purchases.reverse_order(session, settings=settings, now=NOW, external_id="r1")
+        second = await purchases.reverse_order(
+            session, settings=settings, listeners=order_listeners(), now=NOW, external_id="r1"
+        )
     assert (first.changed, first.points) == (True, 100)
     assert (second.changed, second.points) == (False, 0)
     current = await balance(db, settings, customer.id)
@@ -80,7 +85,9 @@ async def test_refund_after_points_were_spent_never_goes_below_zero(db, settings
             key="k",
         )
     async with db.session() as session:
-        outcome = await purchases.reverse_order(session, settings=settings, now=NOW, external_id="s1")
+        outcome = await purchases.reverse_order(
+            session, settings=settings, listeners=order_listeners(), now=NOW, external_id="s1"
+        )
     assert outcome.points == 50
     current = await balance(db, settings, customer.id)
     assert (current.available, current.pending) == (0, 0)

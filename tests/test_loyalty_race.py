@@ -6,6 +6,7 @@ import asyncio
 
 from sqlmodel import select
 
+from bot.app import order_listeners
 from bot.loyalty import purchases
 from bot.loyalty.rewards import NotEnoughPoints, redeem
 from bot.loyalty.rules import Reward
@@ -70,7 +71,9 @@ async def test_concurrent_refunds_reverse_once(db, settings):
 
     async def refund():
         async with db.session() as session:
-            return await purchases.reverse_order(session, settings=settings, now=NOW, external_id="ref-1")
+            return await purchases.reverse_order(
+                session, settings=settings, listeners=order_listeners(), now=NOW, external_id="ref-1"
+            )
 
     outcomes = await asyncio.gather(*(refund() for _ in range(10)))
     assert sum(outcome.points for outcome in outcomes) == 100

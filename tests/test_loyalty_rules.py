@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from bot.loyalty import rules
+from bot.loyalty.ledger import balance_of, replay_ledger
 from bot.settings import SettingsError, load_settings
 from storage.models import PointsEntry
-from storage.points import balance_of, replay_ledger
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

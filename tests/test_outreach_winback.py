@@ -70,6 +70,7 @@ async def test_a_purchase_stops_the_sequence_and_counts_as_a_conversion(harness)
         await ingest_order(
             session,
             settings=settings,
+            listeners=harness.app.bot_data["order_listeners"],
             now=bought,
             external_id="P-2",
             amount_minor=3000,
@@ -100,6 +101,7 @@ async def test_pending_stage_is_cancelled_by_a_purchase(harness):
         await ingest_order(
             session,
             settings=settings_of(harness),
+            listeners=harness.app.bot_data["order_listeners"],
             now=bought,
             external_id="C-2",
             amount_minor=1000,

@@ -3,10 +3,10 @@ the return window, rewards for both sides, notifications, refunds and the coupon
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qs, urlparse
 
-from bot import purchase_listeners
-from storage.points import points_balance
+from bot.loyalty.balances import points_balance
 from storage.referrals import ReferrerStats
 from tests.conftest import MERCHANT
 from tests.fakes import updates
@@ -180,7 +180,8 @@ async def test_refund_missed_by_the_listener_is_caught_by_the_sweep(harness, mon
     await buy(harness, NEIL, "csv-1", 5000)
     harness.clock.advance(days=2)
     with monkeypatch.context() as patch:
-        patch.setattr(purchase_listeners, "REVERSAL_LISTENERS", [])
+        listeners = harness.app.bot_data["order_listeners"]
+        patch.setitem(harness.app.bot_data, "order_listeners", replace(listeners, on_reversal=()))
         await refund(harness, "csv-1")
     assert (await referrals(harness))[0].status == "pending"
     harness.clock.advance(days=13)

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from bot.loyalty.balances import points_balance
 from storage import customers
 from storage.customers import TelegramProfile
 from storage.migrate import schema_drift, upgrade_to_head
 from storage.models import Customer
 from storage.orders import record_order, refund_order
-from storage.points import add_points, issue_coupon, points_balance
+from storage.points import add_points, issue_coupon
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import build_application
+from bot.loyalty.balances import points_balance
 from bot.surveys.service import Outcome
-from storage.points import points_balance
 from tests.conftest import MERCHANT
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeRequest

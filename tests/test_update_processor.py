@@ -48,7 +48,7 @@ class Probe:
         self.running: set[str] = set()
         self.most_running = 0
         self.overlaps: list[tuple[str, str]] = []  # (running label, label that started meanwhile)
-        harness.app.add_handler(CommandHandler("probe", self), group=-2)
+        harness.app.add_handler(CommandHandler("probe", self), group=-3)  # before the first step
 
     def gate(self, label: str) -> asyncio.Event:
         return self.gates.setdefault(label, asyncio.Event())

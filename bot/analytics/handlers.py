@@ -56,7 +56,7 @@ async def show_stats(update: Update, context: BotContext) -> None:
     settings = context.settings
     locale = await user_locale(context, update.effective_user)
     try:
-        async with context.db.read_session() as session:
+        async with context.uow.reading() as session:
             report = await views.stats_report(
                 session, settings=settings, now=context.clock.now(), period_text=text
             )
@@ -78,7 +78,7 @@ async def show_top_referrers(update: Update, context: BotContext, period_text: s
         await reply(update, context, "analytics/usage.html", text=period_text or "")
         return
     start, end = period.bounds(settings.timezone)
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         rows = await top_referrers(session, start=start, end=end, limit=TOP_REFERRERS)
     await reply(
         update,
@@ -107,7 +107,7 @@ def _cohort_png(*args: Any, **kwargs: Any) -> bytes:
 async def show_chart(update: Update, context: BotContext) -> None:
     """Monthly trend of active customers, churn and NPS as a PNG."""
     locale = await user_locale(context, update.effective_user)
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         data = await views.trend(session, settings=context.settings, now=context.clock.now())
     png = await asyncio.to_thread(
         _trend_png,
@@ -127,7 +127,7 @@ async def show_cohorts(update: Update, context: BotContext) -> None:
     """Monthly first-order cohorts by months since: a text table, then a heatmap."""
     locale = await user_locale(context, update.effective_user)
     settings = context.settings
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         data = await views.cohorts(session, settings=settings, now=context.clock.now())
     labels = chart_labels(context, locale)
     shown = len(data.labels)

@@ -108,7 +108,7 @@ async def list_entries(update: Update, context: BotContext, args: list[str]) -> 
     if locale is not None and locale not in LOCALES:
         await reply(update, context, "faq/admin_usage.html")
         return
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         entries = await store.list_entries(session, locale=locale)
     if not entries:
         await reply(update, context, "faq/admin_empty.html")
@@ -123,7 +123,7 @@ async def start_add(update: Update, context: BotContext, args: list[str]) -> Non
         await reply(update, context, "faq/admin_usage.html")
         return
     locale, code = args[0].lower(), args[1].lower()
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         existing = await store.entry_by_code(session, code=code, locale=locale)
     if existing is not None and existing.locale == locale:
         await reply(update, context, "faq/admin_exists.html", entry_id=existing.id, code=code)
@@ -156,7 +156,7 @@ async def _entry_from(update: Update, context: BotContext, args: list[str]):
     if len(args) != 1 or not args[0].isdigit():
         await reply(update, context, "faq/admin_usage.html")
         return None
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         entry = await store.get_entry(session, entry_id=int(args[0]))
     if entry is None:
         await reply(update, context, "faq/admin_not_found.html", entry_id=args[0])
@@ -184,7 +184,7 @@ async def ask_delete(update: Update, context: BotContext, args: list[str]) -> No
 async def show_gaps(update: Update, context: BotContext, args: list[str]) -> None:
     """/faq gaps: questions that found no answer lately, most asked first."""
     days = context.settings.faq_gaps_days
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         gaps = await store.gap_summary(session, since=context.clock.now() - timedelta(days=days), limit=30)
     await reply(update, context, "faq/admin_gaps.html", gaps=gaps, days=days)
 
@@ -218,7 +218,7 @@ async def confirm_delete(update: Update, context: BotContext) -> None:
     query = query_of(update)
     await query.answer()
     entry_id = int(data_match(DELETE_DATA, query).group(1))
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         deleted = await store.delete_entry(session, entry_id=entry_id)
     library.forget_pool(context.bot_data)
     template = "faq/admin_deleted.html" if deleted else "faq/admin_not_found.html"
@@ -272,7 +272,7 @@ async def advance(update: Update, context: BotContext, draft: dict, value: str |
         raise TypeError(f"FAQ answer must be a text, not {type(value).__name__}")
     user_data_of(context).pop(DRAFT, None)
     now = context.clock.now()
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         if draft["action"] == "add":
             data = EntryData(
                 draft["code"], draft["locale"], draft["question"], tuple(draft["phrasings"]), value

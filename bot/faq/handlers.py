@@ -13,12 +13,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.context import BotContext, env_of
 from bot.faq import admin_handlers as faq_admin
 from bot.faq import handoff, library, matching
-from bot.onboarding.handlers import profile_of
-from bot.replies import reply, user_locale
+from bot.replies import reply
 from bot.surveys.jobs import request_survey_later
+from bot.unit_of_work import handles
 from bot.updates import data_match, query_of, user_of
 from storage import faq as store
-from storage.customers import ensure_customer
 from storage.models import Customer, FaqEntry, HandoffState, SurveyKind, SurveyTrigger
 from storage.typed import saved_id
 
@@ -50,14 +49,14 @@ def human_button(context: BotContext, locale: str, gap_id: int | None = None) ->
 
 
 async def customer_of(update: Update, context: BotContext) -> Customer:
-    """The customer behind this update, created on first contact."""
-    user = update.effective_user
-    locale = await user_locale(context, user)
-    async with context.db.session() as session:
-        customer, _ = await ensure_customer(session, profile=profile_of(update), locale=locale)
+    """The customer behind this update (FAQ's handlers join, so the first step has resolved it)."""
+    customer = context.customer
+    if customer is None:
+        raise RuntimeError("an FAQ handler ran without its customer")
     return customer
 
 
+@handles(writes=False, joins=True)
 async def show_faq(update: Update, context: BotContext) -> None:
     """/faq: the most asked questions as buttons; /faq <subcommand> is the merchants' FAQ editor."""
     args = context.args or []
@@ -68,8 +67,8 @@ async def show_faq(update: Update, context: BotContext) -> None:
         return  # "/faq delivery time" is a question too
     env = env_of(context)
     await library.ensure_seeded(env, context.bot_data)
-    locale = await user_locale(context, update.effective_user)
-    async with context.db.read_session() as session:
+    locale = context.locale
+    async with context.uow.reading() as session:
         entries = await store.top_entries(session, locale=locale, limit=context.settings.faq_top_questions)
     keyboard = [*question_buttons(entries), human_button(context, locale)]
     template = "faq/top.html" if entries else "faq/empty.html"
@@ -78,7 +77,7 @@ async def show_faq(update: Update, context: BotContext) -> None:
 
 async def send_answer(update: Update, context: BotContext, entry: FaqEntry, locale: str) -> None:
     """The canned answer, ending with "Did this help?" and its 👍/👎 buttons."""
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         await store.count_shown(session, entry_id=saved_id(entry))
     label = context.templates.label
     keyboard = InlineKeyboardMarkup(
@@ -100,12 +99,13 @@ async def send_answer(update: Update, context: BotContext, entry: FaqEntry, loca
     )
 
 
+@handles(writes=False, joins=True)
 async def tap_question(update: Update, context: BotContext) -> None:
     """A question button: send its answer."""
     query = query_of(update)
     entry_id = int(data_match(SHOW_DATA, query).group(1))
-    locale = await user_locale(context, update.effective_user)
-    async with context.db.read_session() as session:
+    locale = context.locale
+    async with context.uow.reading() as session:
         entry = await store.get_entry(session, entry_id=entry_id)
     if entry is None:
         await query.answer(context.templates.text(locale, "faq/gone.html"))
@@ -114,6 +114,7 @@ async def tap_question(update: Update, context: BotContext) -> None:
     await send_answer(update, context, entry, locale)
 
 
+@handles(writes=True, joins=True)
 async def tap_vote(update: Update, context: BotContext) -> None:
     """👍 thanks (and asks for a CES a little later); 👎 hands the question over to the shop team."""
     query = query_of(update)
@@ -124,7 +125,7 @@ async def tap_vote(update: Update, context: BotContext) -> None:
         await query.edit_message_reply_markup(reply_markup=None)
     except TelegramError:
         logger.debug("Could not remove the vote buttons", exc_info=True)
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         await store.record_vote(session, entry_id=entry_id, helpful=helpful)
         entry = await store.get_entry(session, entry_id=entry_id)
     customer = await customer_of(update, context)
@@ -137,6 +138,7 @@ async def tap_vote(update: Update, context: BotContext) -> None:
     await hand_off(update, context, customer, topic=entry.question if entry else None)
 
 
+@handles(writes=True, joins=True)
 async def tap_human(update: Update, context: BotContext) -> None:
     """The "Talk to a person" button, carrying the unanswered question when there was one."""
     query = query_of(update)
@@ -145,13 +147,14 @@ async def tap_human(update: Update, context: BotContext) -> None:
     customer = await customer_of(update, context)
     topic = None
     if gap_id is not None:
-        async with context.db.read_session() as session:
+        async with context.uow.reading() as session:
             gap = await store.get_gap(session, gap_id=int(gap_id))
         # Only their own question: a forged button must not pass someone else's words on as theirs.
         topic = gap.text if gap is not None and gap.customer_id == customer.id else None
     await hand_off(update, context, customer, topic=topic)
 
 
+@handles(writes=True, joins=True)
 async def ask_human(update: Update, context: BotContext) -> None:
     """/human: open a conversation with the shop team."""
     await hand_off(update, context, await customer_of(update, context), topic=None)
@@ -196,7 +199,7 @@ async def consume_question(update: Update, context: BotContext, *, text: str | N
             update, context, "faq/choose.html", locale=locale, reply_markup=InlineKeyboardMarkup(keyboard)
         )
         return True
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         gap_id = await store.record_gap(
             session,
             locale=locale,

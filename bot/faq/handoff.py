@@ -73,7 +73,7 @@ async def copy_to_staff(env: AppEnv, handoff: Handoff, *, from_chat_id: int, mes
         except TelegramError:
             logger.warning("Could not copy a message of conversation %s", handoff.id, exc_info=True)
             continue
-        async with env.db.session() as session:
+        async with env.writing() as session:
             await store.remember_relay(
                 session,
                 handoff_id=saved_id(handoff),
@@ -86,7 +86,7 @@ async def copy_to_staff(env: AppEnv, handoff: Handoff, *, from_chat_id: int, mes
 
 
 async def remember(env: AppEnv, handoff: Handoff, message: Message) -> None:
-    async with env.db.session() as session:
+    async with env.writing() as session:
         await store.remember_relay(
             session,
             handoff_id=saved_id(handoff),
@@ -106,14 +106,14 @@ async def open_for(env: AppEnv, *, customer: Customer, topic: str | None) -> tup
     # "you are already talking with the team" and their next message would close it and go to the FAQ.
     await current(env, customer=customer)
     now = env.clock.now()
-    async with env.db.session() as session:
+    async with env.writing() as session:
         handoff, created = await store.open_handoff(session, customer_id=saved_id(customer), now=now)
     if not created:
         return handoff, False
     topic = (topic or "").strip()
     text = staff_text(env, "faq/staff_new.html", customer=customer, handoff=handoff, topic=topic[:TOPIC_MAX])
     if await post_to_staff(env, handoff, text) == 0:
-        async with env.db.session() as session:
+        async with env.writing() as session:
             await store.close_handoff(session, handoff_id=saved_id(handoff), now=now, closed_by=None)
         handoff.state = HandoffState.CLOSED
         return handoff, False
@@ -136,10 +136,11 @@ async def current(env: AppEnv, *, customer: Customer) -> Handoff | None:
     """The customer's open conversation; one left idle past HANDOFF_IDLE_HOURS is closed and not returned."""
     now = env.clock.now()
     idle = env.settings.handoff_idle_hours
-    async with env.db.session() as session:
+    async with env.reading() as session:  # most texts come from customers with no conversation open
         handoff = await store.open_handoff_of(session, customer_id=saved_id(customer))
-        if handoff is None:
-            return None
+    if handoff is None:
+        return None
+    async with env.writing() as session:
         if idle and now - handoff.last_activity_at > timedelta(hours=idle):
             await store.close_handoff(session, handoff_id=saved_id(handoff), now=now, closed_by=None)
             logger.info("Conversation %s closed after %s idle hours", handoff.id, idle)

@@ -19,7 +19,7 @@ from bot.surveys.jobs import request_survey_later
 from bot.updates import chat_of, message_of, user_of
 from storage import faq as faq_store
 from storage import handoff as store
-from storage.customers import get_customer, get_customer_by_id
+from storage.customers import get_customer_by_id
 from storage.models import Customer, Handoff, HandoffState, SurveyKind, SurveyTrigger
 from storage.typed import saved_id
 
@@ -67,7 +67,7 @@ async def conversation_replied_to(
     target = message.reply_to_message if message else None
     if message is None or target is None:
         return None
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         conversation = await store.handoff_of_relay(
             session, chat_id=message.chat_id, message_id=target.message_id
         )
@@ -91,7 +91,7 @@ async def resolve(update: Update, context: BotContext) -> tuple[Handoff, Custome
     if customer is None or customer.telegram_id is None:
         await note(update, context, "faq/staff_customer_gone.html", number=conversation.id)
         return None
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         await store.touch_handoff(session, handoff_id=saved_id(conversation), now=context.clock.now())
     return conversation, customer, customer.telegram_id
 
@@ -131,7 +131,7 @@ async def canned_reply(update: Update, context: BotContext) -> None:
     if resolved is None:
         return
     conversation, customer, chat_id = resolved
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         entry = await faq_store.entry_by_code(session, code=args[0], locale=customer.locale)
         codes = sorted({item.code for item in await faq_store.list_entries(session)})
     if entry is None:
@@ -161,7 +161,7 @@ async def close_conversation(update: Update, context: BotContext) -> None:
         await note(update, context, "faq/staff_unknown.html")
         return
     conversation, customer = found
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         closed = await store.close_handoff(
             session, handoff_id=saved_id(conversation), now=context.clock.now(), closed_by=user_of(update).id
         )
@@ -183,11 +183,7 @@ async def close_conversation(update: Update, context: BotContext) -> None:
 
 
 async def open_conversation(update: Update, context: BotContext) -> tuple[Handoff, Customer] | None:
-    user = update.effective_user
-    if user is None:
-        return None
-    async with context.db.read_session() as session:
-        customer = await get_customer(session, telegram_id=user.id)
+    customer = context.customer
     if customer is None:
         return None
     conversation = await handoff.current(env_of(context), customer=customer)

@@ -83,7 +83,7 @@ async def ensure_seeded(env: AppEnv, bot_data: dict[str, Any]) -> None:
         logger.exception("FAQ file is invalid; the FAQ starts empty until it is fixed")
         bot_data[SEEDED_KEY] = True
         return
-    async with env.db.session() as session:
+    async with env.writing() as session:
         seeded = await store.seed_once(session, entries=entries, source=path.name, now=env.clock.now())
     if seeded:
         logger.info("FAQ seeded with %d entries from %s", len(entries), path)
@@ -110,7 +110,7 @@ async def pool(env: AppEnv, bot_data: dict[str, Any]) -> tuple[list[matching.Can
     cached = bot_data.get(POOL_KEY)
     if cached is None or time.monotonic() - cached[0] > POOL_SECONDS:
         await ensure_seeded(env, bot_data)
-        async with env.db.read_session() as session:
+        async with env.reading() as session:
             entries = await store.list_entries(session)
         by_id = {saved_id(entry): entry for entry in entries}
         prepared = matching.candidates((saved_id(e), e.question, e.phrasing_list) for e in entries)

@@ -23,18 +23,6 @@ def plausible_ref(ref: str) -> bool:
     return bool(store.MEMBER_CODE.match(ref.upper()) or store.is_number(ref) or store.normalize_phone(ref))
 
 
-def tier_name(spec: str, name: str | None, locale: str) -> str | None:
-    """The tier's name in `locale` (outcomes carry the first, English, name)."""
-    localized = dict(
-        zip(
-            (tier.name for tier in rules.parse_tiers(spec)),
-            (tier.name for tier in rules.parse_tiers(spec, locale=locale)),
-            strict=True,
-        )
-    )
-    return localized.get(name, name) if name else name
-
-
 @merchant_only
 async def award(update: Update, context: BotContext) -> None:
     """Record an in-store purchase and award its points, once per order id."""
@@ -55,7 +43,7 @@ async def award(update: Update, context: BotContext) -> None:
     # Without an order id, the Telegram message itself identifies the purchase: a redelivered update
     # cannot award twice.
     order_id = args[2] if len(args) == 3 else f"tg-{message.chat_id}-{message.message_id}"
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         customer = await store.find_customer(session, ref=ref)
         # An unknown member code, or a number too short to be a phone or a newcomer's Telegram id, is a typo:
         # kept for nobody, it would use up the order id.
@@ -69,6 +57,7 @@ async def award(update: Update, context: BotContext) -> None:
                 outcome = await purchases.ingest_order(
                     session,
                     settings=settings,
+                    listeners=context.order_listeners,
                     now=now,
                     external_id=order_id,
                     amount_minor=amount,
@@ -99,8 +88,8 @@ async def award(update: Update, context: BotContext) -> None:
             "loyalty/award_done.html",
             name=name,
             points=outcome.points,
-            tier=tier_name(
-                settings.loyalty_tiers, outcome.tier, await user_locale(context, update.effective_user)
+            tier=settings.loyalty_programme.tier_name(
+                outcome.tier, await user_locale(context, update.effective_user)
             ),
             available_on=outcome.available_at.date().isoformat() if outcome.available_at else "",
             **values,

@@ -9,17 +9,17 @@ from bot.loyalty import purchases
 from bot.loyalty.card import qr_png
 from bot.loyalty.membership import member
 from bot.replies import reply
+from bot.unit_of_work import handles
 from bot.updates import chat_of, message_of, user_of
-from storage import customers
 from storage import loyalty as store
-from storage.typed import saved_id
 
 BUTTONS = "loyalty/buttons.html"
 
 
+@handles(writes=False, joins=True)
 async def show_card(update: Update, context: BotContext) -> None:
     """The member code as text and as a QR image to show at the till."""
-    customer = await member(update, context)
+    customer = member(context)
     caption = context.templates.render(
         customer.locale, "loyalty/card.html", code=customer.member_code, name=customer.display_name
     )
@@ -30,9 +30,10 @@ async def show_card(update: Update, context: BotContext) -> None:
         await ask_phone(update, context)
 
 
+@handles(writes=False, joins=True)
 async def ask_phone(update: Update, context: BotContext) -> None:
     """Offer a button that shares the customer's own phone number."""
-    customer = await member(update, context)
+    customer = member(context)
     button = KeyboardButton(
         context.templates.label(customer.locale, BUTTONS, "share_phone"), request_contact=True
     )
@@ -40,12 +41,13 @@ async def ask_phone(update: Update, context: BotContext) -> None:
     await reply(update, context, "loyalty/phone_ask.html", locale=customer.locale, reply_markup=markup)
 
 
+@handles(writes=True, joins=True)
 async def save_phone(update: Update, context: BotContext) -> None:
     """Keep the shared phone (only the sender's own) and credit the shop orders placed with it."""
     contact = message_of(update).contact
     if contact is None:
         raise ValueError("save_phone is registered for messages with a contact")
-    customer = await member(update, context)
+    customer = member(context)
     locale = customer.locale
     if contact.user_id != user_of(update).id:
         await reply(
@@ -58,12 +60,9 @@ async def save_phone(update: Update, context: BotContext) -> None:
             update, context, "loyalty/phone_invalid.html", locale=locale, reply_markup=ReplyKeyboardRemove()
         )
         return
-    async with context.db.session() as session:
-        fresh = await customers.get_customer_by_id(session, customer_id=saved_id(customer))
-        if fresh is None:  # member() has just found or created them, and rows are never deleted
-            raise LookupError(f"customer {customer.id} is gone")
-        await store.set_phone(session, customer=fresh, phone=phone)
-        linked = await purchases.link_customer(session, settings=context.settings, customer=fresh)
+    async with context.uow.writing() as session:
+        await store.set_phone(session, customer=customer, phone=phone)
+        linked = await purchases.link_customer(session, settings=context.settings, customer=customer)
     points = sum(outcome.points for outcome in linked)
     await reply(
         update,

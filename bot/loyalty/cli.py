@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.loyalty.csv_import import CsvFormatError, import_orders
+from bot.loyalty.order_events import OrderListeners
 from bot.settings import Settings, SettingsError
 from storage.db import Database
 from storage.migrate import upgrade_to_head
@@ -17,7 +18,11 @@ EXIT_BAD_FILE = 3
 NOTIFY_RETRIES = 5
 
 
-async def import_orders_command(settings: Settings, file: str, *, notify: bool = False) -> int:
+async def import_orders_command(
+    settings: Settings, file: str, *, listeners: OrderListeners, notify: bool = False
+) -> int:
+    """`listeners`: the same order listeners the bot runs (`bot/app.py:order_listeners`), so an imported
+    order moves referrals and win-backs on exactly as an /award or a shop webhook does."""
     token = settings.bot_token.get_secret_value() if settings.bot_token is not None else ""
     if notify and not token:
         raise SettingsError("setting BOT_TOKEN is missing: --notify sends the messages through the bot")
@@ -63,7 +68,13 @@ async def import_orders_command(settings: Settings, file: str, *, notify: bool =
             # The bar redraws one line with "\r": only on a terminal, not into a log file or a pipe.
             bar = sys.stderr if sys.stderr.isatty() else None
             report = await import_orders(
-                db, settings, Path(file), now=Clock().now(), progress=bar, notify=callback
+                db,
+                settings,
+                Path(file),
+                listeners=listeners,
+                now=Clock().now(),
+                progress=bar,
+                notify=callback,
             )
         except CsvFormatError as error:
             print(f"error: {file}: {error}", file=sys.stderr)

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.loyalty import purchases
 from bot.loyalty.csv_rows import REASONS, REQUIRED, ImportReport, import_row
 from bot.loyalty.order_batches import BATCH_ROWS, import_chunk
+from bot.loyalty.order_events import OrderListeners
 from bot.settings import Settings
 from storage.db import Database
 
@@ -82,13 +83,15 @@ async def import_rows_one_by_one(
     now: datetime,
     chunk: list[tuple[int, dict[str, str]]],
     report: ImportReport,
+    *,
+    listeners: OrderListeners,
 ) -> list[purchases.OrderOutcome]:
     """The reference path: each row through `import_row` (ingest_order and its listeners, the rollups
     refreshed per order). The batch path must give the same results; the tests and the bench compare."""
     outcomes = []
     for line, row in chunk:
         try:
-            outcome = await import_row(session, settings, now, row, report)
+            outcome = await import_row(session, settings, now, row, report, listeners=listeners)
         except (purchases.BadOrder, ValueError) as error:
             reason = error.reason if isinstance(error, purchases.BadOrder) else str(error)
             report.errors.append((line, REASONS.get(reason, reason)))
@@ -103,6 +106,7 @@ async def import_orders(
     settings: Settings,
     path: Path,
     *,
+    listeners: OrderListeners,
     now: datetime,
     progress: TextIO | None = None,
     notify: Callable[[purchases.OrderOutcome], Awaitable[object]] | None = None,
@@ -122,7 +126,7 @@ async def import_orders(
     for first in range(0, len(rows), size):
         chunk = rows[first : first + size]
         async with db.session() as session:
-            outcomes = await importer(session, settings, now, chunk, report)
+            outcomes = await importer(session, settings, now, chunk, report, listeners=listeners)
         if notify is not None:
             for outcome in outcomes:
                 await notify(outcome)

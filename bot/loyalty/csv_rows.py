@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.loyalty import purchases, rules
+from bot.loyalty.order_events import OrderListeners
 from bot.loyalty.refunds import reverse_part
 from bot.settings import Settings
 from storage.models import OrderStatus
@@ -75,6 +76,8 @@ async def import_row(
     now: datetime,
     row: dict[str, str],
     report: ImportReport,
+    *,
+    listeners: OrderListeners,
 ) -> purchases.OrderOutcome | None:
     """Import one row inside the batch's transaction. Every BadOrder is raised before anything is
     written, so a bad row leaves the batch intact."""
@@ -87,6 +90,7 @@ async def import_row(
         outcome = await reverse_part(
             session,
             settings=settings,
+            listeners=listeners,
             now=now,
             external_id=existing.external_id,
             refund_id=refund_id,
@@ -97,7 +101,12 @@ async def import_row(
         return None
     if existing is not None and status != OrderStatus.PAID:
         outcome = await purchases.reverse_order(
-            session, settings=settings, now=now, external_id=existing.external_id, status=status
+            session,
+            settings=settings,
+            listeners=listeners,
+            now=now,
+            external_id=existing.external_id,
+            status=status,
         )
         report.reversed += int(outcome.changed)
         report.duplicates += int(not outcome.changed)
@@ -105,6 +114,7 @@ async def import_row(
     result = await purchases.ingest_order(
         session,
         settings=settings,
+        listeners=listeners,
         now=now,
         external_id=row["order_id"],
         amount_minor=amount,

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import select
 from telegram.ext import Application
 
 from bot.context import BotContext
+from bot.loyalty.balances import customer_lots
 from bot.loyalty.purchases import expire_after
 from bot.settings import Settings
 from storage.db import Database
-from storage.models import PointsEntry
-from storage.points import add_points, customer_lots, lock_customer
+from storage.points import add_points, customers_with_points, lock_customer
 
 INTERVAL = timedelta(hours=6)
 
@@ -27,7 +26,7 @@ async def record_expiries(db: Database, settings: Settings, now: datetime) -> in
     if window is None:
         return 0
     async with db.read_session() as session:
-        customer_ids = (await session.exec(select(PointsEntry.customer_id).distinct())).all()
+        customer_ids = await customers_with_points(session)
     recorded = 0
     for customer_id in customer_ids:
         async with db.session() as session:

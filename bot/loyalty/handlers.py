@@ -14,14 +14,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import BotContext
 from bot.loyalty import purchases, rules
 from bot.loyalty.card_handlers import ask_phone, save_phone, show_card
-from bot.loyalty.membership import member, on_joined
+from bot.loyalty.membership import member
 from bot.loyalty.rewards import NotEnoughPoints, redeem
 from bot.replies import edit_or_reply, reply
+from bot.unit_of_work import handles
 from bot.updates import data_of, query_of
 from storage import loyalty as store
 from storage.typed import saved_id
 
-__all__ = ["handlers", "on_joined"]
+__all__ = ["handlers"]
 
 CUSTOMER_COMMANDS = ("balance", "history", "rewards", "card", "phone")
 MERCHANT_COMMANDS: tuple[str, ...] = ()
@@ -29,12 +30,13 @@ HISTORY_PAGE = 5
 BUTTONS = "loyalty/buttons.html"
 
 
+@handles(writes=False, joins=True)
 async def show_balance(update: Update, context: BotContext) -> None:
     """Points available and pending, tier and progress to the next tier."""
-    customer = await member(update, context)
+    customer = member(context)
     settings, now = context.settings, context.clock.now()
-    tiers = rules.parse_tiers(settings.loyalty_tiers, locale=customer.locale)
-    async with context.db.read_session() as session:
+    programme = settings.loyalty_programme
+    async with context.uow.reading() as session:
         current = await purchases.balance(session, settings=settings, customer_id=saved_id(customer), now=now)
         spend = await store.spend_since(
             session,
@@ -42,8 +44,8 @@ async def show_balance(update: Update, context: BotContext) -> None:
             since=now - timedelta(days=rules.TIER_WINDOW_DAYS),
             until=now + timedelta(seconds=1),
         )
-    tier = rules.tier_for(tiers, spend, settings.currency_exponent)
-    upcoming = rules.next_tier(tiers, tier)
+    tier = programme.tier_for(spend, settings.currency_exponent, locale=customer.locale)
+    upcoming = programme.next_tier(tier, locale=customer.locale)
     unit = 10**settings.currency_exponent
     values = {"tier": tier.name, "next_tier": upcoming.name if upcoming else None, "missing": "", "bar": ""}
     if upcoming is not None:
@@ -61,14 +63,15 @@ async def show_balance(update: Update, context: BotContext) -> None:
     )
 
 
+@handles(writes=False, joins=True)
 async def show_history(update: Update, context: BotContext) -> None:
     """The customer's ledger, newest first, a page at a time."""
-    customer = await member(update, context)
+    customer = member(context)
     page = 0
     if update.callback_query is not None:
         await update.callback_query.answer()
         page = max(0, int((update.callback_query.data or "loy:h:0").rsplit(":", 1)[1]))
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         entries, total = await store.ledger_page(
             session, customer_id=saved_id(customer), page=page, size=HISTORY_PAGE
         )
@@ -93,10 +96,7 @@ async def show_history(update: Update, context: BotContext) -> None:
             )
         )
     # A redemption's note is the reward id; the customer knows the reward by its benefit, in their language.
-    benefits = {
-        reward.id: reward.benefit
-        for reward in rules.parse_rewards(context.settings.loyalty_rewards, locale=locale)
-    }
+    benefits = {reward.id: reward.benefit for reward in context.settings.loyalty_programme.rewards(locale)}
     rows = [
         {
             "delta": entry.delta,
@@ -122,11 +122,12 @@ async def show_history(update: Update, context: BotContext) -> None:
     )
 
 
+@handles(writes=False, joins=True)
 async def show_rewards(update: Update, context: BotContext) -> None:
     """The reward catalogue with a redeem button for each reward."""
-    customer = await member(update, context)
-    catalogue = rules.parse_rewards(context.settings.loyalty_rewards, locale=customer.locale)
-    async with context.db.read_session() as session:
+    customer = member(context)
+    catalogue = context.settings.loyalty_programme.rewards(customer.locale)
+    async with context.uow.reading() as session:
         current = await purchases.balance(
             session, settings=context.settings, customer_id=saved_id(customer), now=context.clock.now()
         )
@@ -152,16 +153,14 @@ async def show_rewards(update: Update, context: BotContext) -> None:
     )
 
 
+@handles(writes=False, joins=True)
 async def ask_redeem(update: Update, context: BotContext) -> None:
     """Ask to confirm a redemption; the confirm button carries a one-time key against double taps."""
     query = query_of(update)
     data = data_of(query)
     await query.answer()
-    customer = await member(update, context)
-    reward = rules.find_reward(
-        rules.parse_rewards(context.settings.loyalty_rewards, locale=customer.locale),
-        data[len("loy:r:") :],
-    )
+    customer = member(context)
+    reward = context.settings.loyalty_programme.reward(data[len("loy:r:") :], customer.locale)
     if reward is None:
         await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=customer.locale)
         return
@@ -189,26 +188,25 @@ async def ask_redeem(update: Update, context: BotContext) -> None:
     )
 
 
+@handles(writes=True, joins=True)
 async def confirm_redeem(update: Update, context: BotContext) -> None:
     """Redeem on "yes" (once per confirmation), leave the points alone on "cancel"."""
     query = query_of(update)
     data = data_of(query)
     await query.answer()
-    customer = await member(update, context)
+    customer = member(context)
     locale = customer.locale
     if data == "loy:n":
         await edit_or_reply(update, context, "loyalty/redeem_cancelled.html", locale=locale)
         return
     _, _, reward_id, nonce = data.split(":", 3)
     # The coupon carries the benefit in the customer's language, as the confirmation showed it.
-    reward = rules.find_reward(
-        rules.parse_rewards(context.settings.loyalty_rewards, locale=locale), reward_id
-    )
+    reward = context.settings.loyalty_programme.reward(reward_id, locale)
     if reward is None:
         await edit_or_reply(update, context, "loyalty/unknown_reward.html", locale=locale)
         return
     try:
-        async with context.db.session() as session:
+        async with context.uow.writing() as session:
             coupon, left = await redeem(
                 session,
                 settings=context.settings,

@@ -9,7 +9,7 @@ report. New orders are written in bulk, a few statements per segment of rows:
   customers' paid orders plus the orders written earlier in the chunk, as `spend_since` would see them;
 - orders and their `order:<id>` ledger entries go in with INSERT … ON CONFLICT DO NOTHING … RETURNING, so
   what another writer stored meanwhile counts as a duplicate, as it would one by one;
-- the order listeners act only on some customers (`ORDER_LISTENER_AUDIENCES`: referees awaiting a first
+- the order listeners act only on some customers (`OrderListeners.order_audiences`: referees awaiting a first
   purchase, customers with open win-back or unconverted marketing messages); their rows, and refund or
   cancel rows of known orders, go through `import_row` one by one, after the rows before them are written;
 - the rollups of every customer the chunk touched are refreshed once, at its end (`refresh_customers`).
@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.loyalty import purchases, rules
 from bot.loyalty.csv_rows import REASONS, ImportReport, import_row, parse_row
+from bot.loyalty.order_events import OrderListeners
 from bot.settings import Settings
 from storage import order_batches as store
 from storage.loyalty import find_customers
@@ -109,7 +110,7 @@ async def write_new_orders(
         for row in new
     ]
     ids = await store.insert_orders(session, rows=[order.model_dump(exclude={"id"}) for order in orders])
-    tiers = rules.parse_tiers(settings.loyalty_tiers)
+    programme = settings.loyalty_programme
     pending = timedelta(days=settings.loyalty_pending_days)
     outcomes: list[purchases.OrderOutcome] = []
     entries: list[dict] = []
@@ -122,8 +123,7 @@ async def write_new_orders(
         if order.status != OrderStatus.PAID or customer_id is None:
             outcomes.append(purchases.OrderOutcome(order, True, customer_id, 0, None, None))
             continue
-        tier = rules.tier_for(
-            tiers,
+        tier = programme.tier_for(
             spend.between(customer_id, order.ordered_at - window, order.ordered_at),
             settings.currency_exponent,
         )
@@ -169,11 +169,11 @@ async def import_chunk(
     now: datetime,
     chunk: list[tuple[int, dict[str, str]]],
     report: ImportReport,
+    *,
+    listeners: OrderListeners,
 ) -> list[purchases.OrderOutcome]:
     """Import the (line, row) pairs of one chunk inside the caller's transaction; returns the outcomes
     of the orders it created, in row order (what the notify option tells)."""
-    from bot import purchase_listeners  # noqa: PLC0415  (import cycle: the listeners import purchases)
-
     known = await store.known_external_ids(
         session, external_ids=(row.get("order_id", "").strip() for _, row in chunk)
     )
@@ -184,11 +184,10 @@ async def import_chunk(
     # them cannot meet this one halfway in the opposite order (PostgreSQL; SQLite holds the database lock).
     await store.lock_customers(session, customer_ids=ids)
     one_by_one: set[int | None] = set()
-    for listener in purchase_listeners.ORDER_LISTENERS:
-        audience = purchase_listeners.ORDER_LISTENER_AUDIENCES.get(listener)
-        if audience is None:  # it may act on any order: all of them go one by one
-            one_by_one |= {None, *ids}
-            break
+    audiences = listeners.audiences()
+    if audiences is None:  # a listener may act on any order: all of them go one by one
+        one_by_one = {None, *ids}
+    for audience in audiences or ():
         one_by_one |= await audience(session, customer_ids=ids)
     outcomes: list[purchases.OrderOutcome] = []
     touched: set[int] = set()
@@ -212,7 +211,7 @@ async def import_chunk(
                 external_id not in known and customer_id in one_by_one
             ):
                 await flush()  # the rows before it are stored first, as one by one
-                outcome = await import_row(session, settings, now, row, report)
+                outcome = await import_row(session, settings, now, row, report, listeners=listeners)
                 known.add(external_id)
                 if outcome is not None:
                     outcomes.append(outcome)

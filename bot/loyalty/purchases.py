@@ -2,22 +2,24 @@
 `ingest_order` and `reverse_order`; customers joining or sharing their phone call `link_customer`.
 
 Everything here is idempotent on the shop's order id, so retries never double-award. Other features hook
-in through `bot/purchase_listeners.py` (called inside the same transaction).
+in through the `OrderListeners` the caller passes (`bot/loyalty/order_events.py`; filled by
+`bot/app.py:order_listeners`), called inside the same transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.loyalty import rules
+from bot.loyalty.balances import points_balance
+from bot.loyalty.order_events import OrderListeners, OrderOutcome, ReversalOutcome
 from bot.settings import Settings
 from storage import loyalty as store
 from storage.models import Customer, Order, OrderStatus
 from storage.orders import record_order, refund_order
-from storage.points import add_points, lock_customer, points_balance, welcomed_before
+from storage.points import add_points, lock_customer, welcomed_before
 from storage.typed import saved_id
 
 MAX_FUTURE = timedelta(days=1)  # clock skew allowance for order dates
@@ -29,24 +31,6 @@ class BadOrder(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class OrderOutcome:
-    order: Order
-    created: bool  # False: this order id was seen before, nothing changed
-    customer_id: int | None
-    points: int  # points awarded by this call
-    available_at: datetime | None
-    tier: str | None
-
-
-@dataclass(frozen=True)
-class ReversalOutcome:
-    order: Order | None
-    changed: bool
-    customer_id: int | None
-    points: int  # points taken back (positive number)
 
 
 def expire_after(settings: Settings) -> timedelta | None:
@@ -96,14 +80,13 @@ async def award_order_points(
 ) -> OrderOutcome:
     """Earn points for a paid, linked order once (key order:<id>), at the tier its customer had then."""
     await lock_customer(session, customer_id=customer_id)
-    tiers = rules.parse_tiers(settings.loyalty_tiers)
     spend = await store.spend_since(
         session,
         customer_id=customer_id,
         since=order.ordered_at - timedelta(days=rules.TIER_WINDOW_DAYS),
         until=order.ordered_at,
     )
-    tier = rules.tier_for(tiers, spend, settings.currency_exponent)
+    tier = settings.loyalty_programme.tier_for(spend, settings.currency_exponent)
     points = rules.points_for(
         order.amount_minor,
         per_unit=settings.loyalty_points_per_unit,
@@ -128,6 +111,7 @@ async def ingest_order(
     session: AsyncSession,
     *,
     settings: Settings,
+    listeners: OrderListeners,
     now: datetime,
     external_id: str,
     amount_minor: int,
@@ -180,15 +164,10 @@ async def ingest_order(
         if shop_customer_ref and await store.remember_external_ref(
             session, customer_id=customer_id, ref=shop_customer_ref
         ):
-            customer = await session.get(Customer, customer_id)
+            customer = await store.reload_customer(session, customer_id=customer_id)
             if customer is not None:
-                await session.refresh(customer)  # the update above bypassed the identity map
                 await link_customer(session, settings=settings, customer=customer)
-    # Imported here: the listeners import this module for its outcome types.
-    from bot import purchase_listeners  # noqa: PLC0415  (import cycle)
-
-    for listener in purchase_listeners.ORDER_LISTENERS:
-        await listener(session, outcome)
+    await listeners.order_recorded(session, outcome)
     return outcome
 
 
@@ -196,6 +175,7 @@ async def reverse_order(
     session: AsyncSession,
     *,
     settings: Settings,
+    listeners: OrderListeners,
     now: datetime,
     external_id: str,
     status: str = OrderStatus.REFUNDED,
@@ -225,10 +205,7 @@ async def reverse_order(
             note=order.external_id[:255],
         )
     outcome = ReversalOutcome(order, True, customer_id, taken)
-    from bot import purchase_listeners  # noqa: PLC0415  (import cycle: the listeners import this module)
-
-    for listener in purchase_listeners.REVERSAL_LISTENERS:
-        await listener(session, outcome)
+    await listeners.order_reversed(session, outcome)
     return outcome
 
 

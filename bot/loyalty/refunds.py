@@ -5,7 +5,7 @@ order (`order.updated`) whose `refunds` list holds every refund so far as {id, t
 by its id, so redeliveries and later updates listing the same refunds change nothing.
 
 A full refund (or a cancellation) goes through `purchases.reverse_order`, which marks the order refunded and
-tells REVERSAL_LISTENERS. A partial one leaves the order paid (its other items were kept) and only moves
+tells the reversal listeners. A partial one leaves the order paid (its other items were kept) and only moves
 points, so listeners that react to a lost order are not told.
 """
 
@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.loyalty.purchases import ReversalOutcome, balance, reverse_order
+from bot.loyalty.order_events import OrderListeners, ReversalOutcome
+from bot.loyalty.purchases import balance, reverse_order
 from bot.settings import Settings
 from storage import loyalty as store
 from storage.models import OrderStatus
@@ -30,6 +31,7 @@ async def reverse_part(
     session: AsyncSession,
     *,
     settings: Settings,
+    listeners: OrderListeners,
     now: datetime,
     external_id: str,
     refund_id: str,
@@ -39,7 +41,9 @@ async def reverse_part(
     reversal. Idempotent on (order, refund id); never below a zero balance."""
     order = await get_order(session, external_id=external_id.strip())
     if order is not None and amount_minor >= order.amount_minor:
-        return await reverse_order(session, settings=settings, now=now, external_id=order.external_id)
+        return await reverse_order(
+            session, settings=settings, listeners=listeners, now=now, external_id=order.external_id
+        )
     if order is None or order.status != OrderStatus.PAID or order.customer_id is None or amount_minor <= 0:
         return ReversalOutcome(order, False, order.customer_id if order else None, 0)
     customer_id = order.customer_id
@@ -90,6 +94,7 @@ async def reverse_parts(
     session: AsyncSession,
     *,
     settings: Settings,
+    listeners: OrderListeners,
     now: datetime,
     external_id: str,
     parts: tuple[tuple[str, int], ...],
@@ -100,6 +105,7 @@ async def reverse_parts(
         outcome = await reverse_part(
             session,
             settings=settings,
+            listeners=listeners,
             now=now,
             external_id=external_id,
             refund_id=refund_id,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.loyalty.purchases import balance
 from bot.loyalty.rules import Reward
 from bot.settings import Settings
 from storage.models import Coupon
-from storage.points import add_points, issue_coupon, lock_customer
+from storage.points import add_points, coupon_by_key, issue_coupon, lock_customer
 
 
 class NotEnoughPoints(Exception):
@@ -30,7 +29,7 @@ async def redeem(
     """
     await lock_customer(session, customer_id=customer_id)
     ledger_key = f"redeem:{customer_id}:{key}"
-    existing = (await session.exec(select(Coupon).where(col(Coupon.idempotency_key) == ledger_key))).first()
+    existing = await coupon_by_key(session, key=ledger_key)
     if existing is not None:
         left = await balance(session, settings=settings, customer_id=customer_id, now=now)
         return existing, left.available

@@ -22,6 +22,7 @@ from telegram.ext import Application
 
 from bot.loyalty import purchases
 from bot.loyalty.notify import tell_points_earned
+from bot.loyalty.order_events import OrderListeners
 from bot.loyalty.refunds import reverse_part, reverse_parts, woocommerce_refunds
 from bot.settings import Settings
 from bot.web import APPLICATION_KEY
@@ -149,16 +150,18 @@ def _moment(text: str) -> datetime:
 async def apply_event(application: Application, source: str, event: ShopEvent) -> str:
     data = application.bot_data
     settings: Settings = data["settings"]
+    listeners: OrderListeners = data["order_listeners"]
     db, now = data["db"], data["clock"].now()
     if event.action == "reverse":
         async with db.session() as session:
             if event.parts:
-                changed = await _reverse_parts(session, settings, now, event)
+                changed = await _reverse_parts(session, settings, listeners, now, event)
                 return "reversed" if changed else "unchanged"
             if event.refunded is not None:
                 outcome = await reverse_part(
                     session,
                     settings=settings,
+                    listeners=listeners,
                     now=now,
                     external_id=event.order_id,
                     refund_id=event.refund_id,
@@ -170,6 +173,7 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
                 await purchases.ingest_order(
                     session,
                     settings=settings,
+                    listeners=listeners,
                     now=now,
                     external_id=event.order_id,
                     amount_minor=0,
@@ -180,17 +184,23 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
                 return "reversed"
             else:
                 outcome = await purchases.reverse_order(
-                    session, settings=settings, now=now, external_id=event.order_id, status=event.status
+                    session,
+                    settings=settings,
+                    listeners=listeners,
+                    now=now,
+                    external_id=event.order_id,
+                    status=event.status,
                 )
         return "reversed" if outcome.changed else "unchanged"
     amount = _minor(event.amount, settings.currency_exponent)
     async with db.session() as session:
         if await get_order(session, external_id=event.order_id) is not None:
-            refunded = event.parts and await _reverse_parts(session, settings, now, event)
+            refunded = event.parts and await _reverse_parts(session, settings, listeners, now, event)
             return "reversed" if refunded else "duplicate"
         recorded = await purchases.ingest_order(
             session,
             settings=settings,
+            listeners=listeners,
             now=now,
             external_id=event.order_id,
             amount_minor=amount,
@@ -201,18 +211,22 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
             currency=event.currency or None,
         )
         if event.parts:  # first seen with refunds already made
-            await _reverse_parts(session, settings, now, event)
+            await _reverse_parts(session, settings, listeners, now, event)
     await tell_points_earned(
         application.bot, db=db, templates=data["templates"], settings=settings, now=now, outcome=recorded
     )
     return "recorded" if recorded.created else "duplicate"
 
 
-async def _reverse_parts(session, settings: Settings, now: datetime, event: ShopEvent) -> bool:
+async def _reverse_parts(
+    session, settings: Settings, listeners: OrderListeners, now: datetime, event: ShopEvent
+) -> bool:
     parts = tuple(
         (refund_id, _minor(str(amount), settings.currency_exponent)) for refund_id, amount in event.parts
     )
-    return await reverse_parts(session, settings=settings, now=now, external_id=event.order_id, parts=parts)
+    return await reverse_parts(
+        session, settings=settings, listeners=listeners, now=now, external_id=event.order_id, parts=parts
+    )
 
 
 def _handler(source: str, secret_field: str, signature_header: str, topic_header: str, parse):

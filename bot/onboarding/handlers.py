@@ -3,70 +3,69 @@
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Awaitable, Callable
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler, CommandHandler, filters
 
 from bot.commands import commands_for
 from bot.context import BotContext
-from bot.i18n import normalize_locale
-from bot.loyalty import handlers as loyalty
-from bot.referrals import handlers as referrals
-from bot.referrals.service import attribute_on_start
-from bot.replies import edit_or_reply, reply, user_locale
+from bot.replies import edit_or_reply, reply
 from bot.settings import LOCALES
+from bot.unit_of_work import Action, handles
 from bot.updates import data_of, query_of, user_data_of, user_of
 from storage import customers
-from storage.customers import TelegramProfile
+from storage.models import Customer
 
 logger = logging.getLogger(__name__)
 
 CUSTOMER_COMMANDS = ("start", "help", "language", "stop", "forgetme")
 MERCHANT_COMMANDS: tuple[str, ...] = ()
 
-# Telegram allows 1-64 characters from this set in a deep-link payload.
-START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+# `async def listener(update, context, session, *, customer, created, payload)` run inside /start's
+# transaction (START_LISTENERS in bot/app.py); it may return a follow-up, sent after the welcome
+# (referrals: "you were invited by …").
+StartListener = Callable[..., Awaitable[Action | None]]
+START_LISTENERS_KEY = "start_listeners"
 
 
-def profile_of(update: Update) -> TelegramProfile:
-    user = user_of(update)
-    return TelegramProfile(
-        telegram_id=user.id, first_name=user.first_name, last_name=user.last_name, username=user.username
-    )
+def customer_of(context: BotContext) -> Customer:
+    """The customer of an update whose handler joins (`@handles(joins=True)`) in a private chat."""
+    customer = context.customer
+    if customer is None:
+        raise RuntimeError("a joining handler ran without its customer")
+    return customer
 
 
+@handles(writes=True, joins=True)
 async def start(update: Update, context: BotContext) -> None:
     """Register the customer (or opt them back in) and send the welcome."""
     user = user_of(update)
-    payload = context.args[0] if context.args else None
-    if payload is not None and not START_PAYLOAD.match(payload):
-        payload = None
-    locale = normalize_locale(user.language_code, context.settings.default_locale)
-    async with context.db.session() as session:
-        customer, created = await customers.register_customer(
-            session, profile=profile_of(update), locale=locale, start_payload=payload
-        )
-        locale = customer.locale
-        # Same transaction as the registration, so only the /start that created the customer attributes.
-        invitation = await attribute_on_start(
+    unit, customer = context.uow, customer_of(context)
+    session = await unit.write()
+    if not unit.created:
+        await customers.rejoin(session, customer=customer)
+    # Same transaction as the registration, so only the /start that created the customer attributes.
+    for listener in context.bot_data.get(START_LISTENERS_KEY, ()):
+        follow_up = await listener(
+            update,
+            context,
             session,
-            settings=context.settings,
-            now=context.clock.now(),
             customer=customer,
-            created=created,
+            created=unit.created,
             payload=context.args[0] if context.args else None,
         )
-    template = "onboarding/welcome.html" if created else "onboarding/welcome_back.html"
-    await reply(update, context, template, locale=locale, name=user.first_name)
-    await loyalty.on_joined(update, context)  # member code, welcome bonus, orders waiting for them
-    await referrals.answer_start(update, context, invitation, locale=locale)
+        if follow_up is not None:  # after the welcome and the news of orders waiting for them
+            unit.later(follow_up)
+    template = "onboarding/welcome.html" if unit.created else "onboarding/welcome_back.html"
+    await reply(update, context, template, locale=customer.locale, name=user.first_name)
 
 
 async def show_help(update: Update, context: BotContext) -> None:
     """List the commands this user can use."""
     user = update.effective_user
-    locale = await user_locale(context, user)
+    locale = context.locale
     is_merchant = context.settings.is_merchant(user.id if user else None)
     commands = commands_for(context.application, merchant=is_merchant)
     described = [(name, context.templates.text(locale, f"commands/{name}.html")) for name in commands]
@@ -84,9 +83,10 @@ def language_keyboard(context: BotContext, locale: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons])
 
 
+@handles()
 async def choose_language(update: Update, context: BotContext) -> None:
     """Offer the supported languages as inline buttons."""
-    locale = await user_locale(context, update.effective_user)
+    locale = context.locale
     await reply(
         update,
         context,
@@ -96,6 +96,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
     )
 
 
+@handles(writes=True, joins=True)
 async def set_language(update: Update, context: BotContext) -> None:
     """Save the language picked with a button and confirm in that language."""
     query = query_of(update)
@@ -103,25 +104,27 @@ async def set_language(update: Update, context: BotContext) -> None:
     if locale not in LOCALES:
         await query.answer()
         return
-    async with context.db.session() as session:
-        await customers.ensure_customer(session, profile=profile_of(update), locale=locale)
-        await customers.set_locale(session, telegram_id=query.from_user.id, locale=locale)
+    await customers.set_locale(
+        await context.uow.write(),
+        telegram_id=customer_of(context).telegram_id or query.from_user.id,
+        locale=locale,
+    )
     await query.answer()
     await edit_or_reply(update, context, "onboarding/language_set.html", locale=locale)
 
 
+@handles(writes=True, joins=True)
 async def stop_marketing(update: Update, context: BotContext) -> None:
     """Opt out of marketing messages; service replies keep working."""
-    locale = await user_locale(context, update.effective_user)
-    async with context.db.session() as session:
-        await customers.ensure_customer(session, profile=profile_of(update), locale=locale)
-        await customers.set_marketing_opt_in(session, telegram_id=user_of(update).id, opt_in=False)
-    await reply(update, context, "onboarding/stopped.html", locale=locale)
+    session = await context.uow.write()
+    await customers.set_marketing_opt_in(session, telegram_id=user_of(update).id, opt_in=False)
+    await reply(update, context, "onboarding/stopped.html", locale=context.locale)
 
 
+@handles()
 async def ask_forget(update: Update, context: BotContext) -> None:
     """Ask for confirmation before erasing the customer's personal data."""
-    locale = await user_locale(context, update.effective_user)
+    locale = context.locale
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -139,20 +142,22 @@ async def ask_forget(update: Update, context: BotContext) -> None:
     await reply(update, context, "onboarding/forget_confirm.html", locale=locale, reply_markup=keyboard)
 
 
+@handles(writes=True)
 async def confirm_forget(update: Update, context: BotContext) -> None:
     """Erase personal data on "yes", leave everything as it was on "cancel"."""
     query = query_of(update)
-    locale = await user_locale(context, update.effective_user)
-    await query.answer()
+    locale = context.locale
     if query.data != "forget:yes":
+        await query.answer()
         await edit_or_reply(update, context, "onboarding/forget_cancelled.html", locale=locale)
         return
-    async with context.db.session() as session:
-        await customers.forget_customer(session, telegram_id=query.from_user.id)
+    await customers.forget_customer(await context.uow.write(), telegram_id=query.from_user.id)
+    await query.answer()
     user_data_of(context).clear()
     await edit_or_reply(update, context, "onboarding/forgotten.html", locale=locale)
 
 
+@handles(writes=True)
 async def track_block(update: Update, context: BotContext) -> None:
     """Mark the customer unreachable when they block the bot, reachable again when they unblock."""
     change = update.my_chat_member
@@ -160,8 +165,8 @@ async def track_block(update: Update, context: BotContext) -> None:
         return
     status = change.new_chat_member.status
     reachable = status not in (ChatMember.BANNED, ChatMember.LEFT)
-    async with context.db.session() as session:
-        await customers.set_reachable(session, telegram_id=change.from_user.id, reachable=reachable)
+    session = await context.uow.write()
+    await customers.set_reachable(session, telegram_id=change.from_user.id, reachable=reachable)
     logger.info("Customer %s is now %s", change.from_user.id, "reachable" if reachable else "unreachable")
 
 

@@ -26,7 +26,7 @@ EDIT_GAP = 1.5  # seconds between progress edits while a broadcast is sending
 async def segment_members(env: AppEnv, segment: str) -> list[Recipient]:
     """Customers of a segment (all, active, at-risk or a tier name) whom marketing may reach."""
     now = env.clock.now()
-    async with env.db.read_session() as session:
+    async with env.reading() as session:
         people = await outreach.recipients(session)
         history = await outreach.paid_order_history(session) if segment != "all" else {}
     return [
@@ -44,7 +44,7 @@ def customer_text(env: AppEnv, locale: str, text: str) -> str:
 
 
 async def merchant_locale(env: AppEnv, telegram_id: int) -> str:
-    async with env.db.read_session() as session:
+    async with env.reading() as session:
         customer = await get_customer(session, telegram_id=telegram_id)
     return customer.locale if customer is not None else env.settings.default_locale
 
@@ -52,14 +52,14 @@ async def merchant_locale(env: AppEnv, telegram_id: int) -> str:
 async def launch(env: AppEnv, *, broadcast_id: int, chat_id: int, message_id: int) -> int | None:
     """Queue a draft broadcast for its segment once; returns the recipient count (None if not a draft)."""
     now = env.clock.now()
-    async with env.db.read_session() as session:
+    async with env.reading() as session:
         broadcast = await outreach.get_broadcast(session, broadcast_id=broadcast_id)
     if broadcast is None or broadcast.state != BroadcastState.DRAFT:
         return None
     members = await segment_members(env, broadcast.segment)
     texts = {locale: customer_text(env, locale, broadcast.text) for locale in {m.locale for m in members}}
     expires_at = now + timedelta(hours=env.settings.outreach_expiry_hours)
-    async with env.db.session() as session:
+    async with env.writing() as session:
         if not await outreach.move_broadcast(
             session,
             broadcast_id=broadcast_id,
@@ -89,7 +89,7 @@ async def launch(env: AppEnv, *, broadcast_id: int, chat_id: int, message_id: in
 
 async def cancel(env: AppEnv, *, broadcast_id: int) -> bool:
     """Stop a draft or running broadcast: messages not yet claimed are never sent."""
-    async with env.db.session() as session:
+    async with env.writing() as session:
         stopped = False
         for state in (BroadcastState.DRAFT, BroadcastState.SENDING):
             stopped = stopped or await outreach.move_broadcast(
@@ -113,7 +113,7 @@ def progress_keyboard(env: AppEnv, locale: str, broadcast: Broadcast) -> InlineK
 
 async def refresh(env: AppEnv, broadcast_ids: set[int]) -> None:
     """Finish broadcasts with nothing left to send and edit each one's progress message if it changed."""
-    async with env.db.session() as session:
+    async with env.writing() as session:
         ids = set(broadcast_ids) | {saved_id(b) for b in await outreach.sending_broadcasts(session)}
         shown = []
         for broadcast_id in sorted(ids):

@@ -11,7 +11,10 @@ import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.context import AppEnv
+from bot.loyalty.order_events import OrderOutcome
 from bot.outreach import rules
 from storage import outbox, outreach
 from storage.models import Campaign, OrderStatus, OutboxState
@@ -168,17 +171,16 @@ async def record_conversions(env: AppEnv) -> int:
     return stamped
 
 
-async def order_audience(session, *, customer_ids: list[int]) -> set[int]:
+async def order_audience(session: AsyncSession, *, customer_ids: list[int]) -> set[int]:
     """The customers among these whose new orders `on_order` may change anything for (an open win-back,
     or a sent marketing message not yet converted); for the others it does nothing."""
     return await outbox.customers_with_open_marketing(session, customer_ids=customer_ids)
 
 
-async def on_order(session, outcome) -> None:
+async def on_order(session: AsyncSession, outcome: OrderOutcome) -> None:
     """Order listener: a purchase stops the customer's win-back sequence and counts as a conversion."""
-    order = getattr(outcome, "order", None)
-    customer_id = getattr(outcome, "customer_id", None)
-    if not getattr(outcome, "created", False) or customer_id is None or order is None:
+    order, customer_id = outcome.order, outcome.customer_id
+    if not outcome.created or customer_id is None:
         return
     if order.status != OrderStatus.PAID:
         return

@@ -83,7 +83,7 @@ async def claim_batch(
     """Claim up to `limit` due rows (only `ids` if given) in one transaction; returns (claimed, looked at)."""
     settings, now = env.settings, env.clock.now()
     claimed: list[Claimed] = []
-    async with env.db.session() as session:
+    async with env.writing() as session:
         rows = await outbox.due_rows(
             session,
             now=now,
@@ -170,7 +170,7 @@ async def _send_and_record(env: AppEnv, item: Claimed) -> str:
         state, outcome = OutboxState.FAILED, str(error)[:64]
     else:
         state, sent_at, message_id = OutboxState.SENT, now(), message.message_id
-    async with env.db.session() as session:
+    async with env.writing() as session:
         await outbox.finish(
             session,
             message_id=item.id,
@@ -194,7 +194,7 @@ async def _send_all(env: AppEnv, claimed: list[Claimed], should_stop: Any) -> li
     async def one(item: Claimed) -> tuple[Claimed, str]:
         async with slots:
             if should_stop is not None and should_stop():
-                async with env.db.session() as session:
+                async with env.writing() as session:
                     await outbox.release(session, message_id=item.id, attempt=item.attempt)
                 return item, OutboxState.PENDING
             return item, await send_claimed(env, item)
@@ -250,7 +250,7 @@ async def send_now(
     """
     now = env.clock.now()
     markup = json.dumps(reply_markup.to_dict()) if reply_markup is not None else None
-    async with env.db.session() as session:
+    async with env.writing() as session:
         row_id = await outbox.enqueue(
             session,
             customer_id=customer_id,
@@ -280,7 +280,7 @@ async def send_now(
 
 
 async def _record(env: Any, row_id: int, state: str, **values: Any) -> None:
-    async with env.db.session() as session:
+    async with env.writing() as session:
         await outbox.finish(
             session,
             message_id=row_id,

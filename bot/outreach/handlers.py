@@ -11,12 +11,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.context import BotContext, env_of
 from bot.merchants import merchant_only
-from bot.onboarding.handlers import profile_of
 from bot.outreach import broadcasts, rules
 from bot.outreach.jobs import kick
 from bot.replies import edit_or_reply, reply, user_locale
+from bot.unit_of_work import handles
 from bot.updates import data_match, message_of, query_of, user_of
-from storage import customers
 from storage.outreach import birthday_changed_at, create_broadcast, set_birthday
 from storage.typed import saved_id
 
@@ -35,12 +34,14 @@ def birthday_label(context: BotContext, locale: str, birthday: date) -> str:
     return f"{birthday.day} {month}{year}"
 
 
+@handles(writes=True, joins=True)
 async def set_my_birthday(update: Update, context: BotContext) -> None:
     """/birthday [dd-mm[-yyyy]]: show or save the customer's birthday."""
-    locale = await user_locale(context, update.effective_user)
+    customer = context.customer
+    if customer is None:
+        raise RuntimeError("/birthday ran without its customer")
+    locale = customer.locale
     settings, now = context.settings, context.clock.now()
-    async with context.db.session() as session:
-        customer, _ = await customers.ensure_customer(session, profile=profile_of(update), locale=locale)
     if not context.args:
         label = birthday_label(context, locale, customer.birthday) if customer.birthday else None
         await reply(update, context, "outreach/birthday_ask.html", locale=locale, birthday=label)
@@ -50,7 +51,7 @@ async def set_my_birthday(update: Update, context: BotContext) -> None:
     if birthday is None:
         await reply(update, context, "outreach/birthday_invalid.html", locale=locale)
         return
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         await set_birthday(session, customer_id=saved_id(customer), birthday=birthday, now=now)
         # Re-sending the same date keeps the earlier change time: the lock it started still holds.
         changed_at = await birthday_changed_at(session, customer_id=saved_id(customer))
@@ -82,7 +83,7 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
         return
     env = env_of(context)
     members = await broadcasts.segment_members(env, segment)
-    async with context.db.session() as session:
+    async with context.uow.writing() as session:
         broadcast = await create_broadcast(session, created_by=user_of(update).id, segment=segment, text=text)
     locale = await user_locale(context, update.effective_user)
     label = context.templates.label

@@ -103,12 +103,11 @@ def standing(orders: list[tuple[datetime, int]], now: datetime, settings: Settin
 
 
 def tier_name(spend_minor: int, settings: Settings) -> str:
-    tiers = loyalty_rules.parse_tiers(settings.loyalty_tiers)
-    return loyalty_rules.tier_for(tiers, spend_minor, settings.currency_exponent).name
+    return settings.loyalty_programme.tier_for(spend_minor, settings.currency_exponent).name
 
 
 def segment_names(settings: Settings) -> list[str]:
-    tiers = loyalty_rules.parse_tiers(settings.loyalty_tiers)
+    tiers = settings.loyalty_programme.tiers()
     return ["all", "active", "at-risk", *(tier.name.lower() for tier in tiers)]
 
 

@@ -1,4 +1,4 @@
-"""Referrals for customers: /referral (code, link, share button, figures) and the reply to a link /start."""
+"""Referrals for customers: /referral (code, link, share button, figures)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext
-from bot.loyalty import handlers as loyalty
-from bot.loyalty.rules import format_amount
+from bot.loyalty.membership import member
 from bot.referrals import rules
-from bot.referrals.service import StartOutcome, StartResult
+from bot.referrals.start_reply import terms
 from bot.replies import reply
+from bot.unit_of_work import handles
 from storage import referrals as store
 from storage.typed import saved_id
 
@@ -19,23 +19,11 @@ MERCHANT_COMMANDS: tuple[str, ...] = ()
 LABELS = "referrals/labels.html"
 
 
-def terms(context: BotContext) -> dict:
-    """What the programme offers, for the templates."""
-    settings = context.settings
-    minimum = rules.min_order_minor(settings.referral_min_order_amount, settings.currency_exponent)
-    return {
-        "referrer_reward": rules.parse_reward(settings.referral_referrer_reward),
-        "referee_reward": rules.parse_reward(settings.referral_referee_reward),
-        "min_amount": format_amount(minimum, settings.currency_exponent) if minimum else "",
-        "days": settings.loyalty_pending_days,
-        "cap": settings.referral_weekly_cap,
-    }
-
-
+@handles(writes=True, joins=True)
 async def show_referral(update: Update, context: BotContext) -> None:
     """The customer's invitation code and link, a share button, and how their invitations went."""
-    customer = await loyalty.member(update, context)
-    async with context.db.session() as session:
+    customer = member(context)
+    async with context.uow.writing() as session:
         code = await store.ensure_referral_code(session, customer_id=saved_id(customer))
         stats = await store.referrer_stats(session, referrer_id=saved_id(customer))
     link = rules.deep_link(context.bot.username, code)
@@ -61,23 +49,6 @@ async def show_referral(update: Update, context: BotContext) -> None:
         reply_markup=keyboard,
         **terms(context),
     )
-
-
-async def answer_start(update: Update, context: BotContext, result: StartResult, *, locale: str) -> None:
-    """After the welcome: confirm the invitation, or say clearly why the link was not applied."""
-    if result.outcome == StartOutcome.NOT_A_REFERRAL:
-        return
-    if result.outcome == StartOutcome.ATTRIBUTED:
-        await reply(
-            update,
-            context,
-            "referrals/attributed.html",
-            locale=locale,
-            referrer=result.referrer_name,
-            **terms(context),
-        )
-        return
-    await reply(update, context, "referrals/refused.html", locale=locale, reason=result.outcome.value)
 
 
 def handlers() -> list[BaseHandler]:

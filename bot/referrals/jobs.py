@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import Application
 
@@ -19,9 +18,10 @@ from bot.outreach.dispatcher import send_queued
 from bot.referrals import rules
 from bot.settings import Settings
 from storage import outbox
+from storage import referral_conversions as conversions
 from storage import referrals as store
 from storage.customers import get_customer_by_id
-from storage.models import Campaign, Order, OrderStatus, Referral, ReferralStatus
+from storage.models import Campaign, OrderStatus, ReferralStatus
 from storage.points import add_points, issue_coupon, lock_customer
 from storage.typed import saved_id
 
@@ -80,11 +80,7 @@ async def convert(
     the weekly-cap count and the reward are one serialized step per referrer: racing sweeps or conversions
     can never reward more than the cap.
     """
-    ids = (
-        await session.exec(
-            select(Referral.referrer_id, Referral.referee_id).where(col(Referral.id) == referral_id)
-        )
-    ).first()
+    ids = await conversions.referral_parties(session, referral_id=referral_id)
     if ids is None:
         return None
     for customer_id in sorted(i for i in ids if i is not None):
@@ -95,13 +91,11 @@ async def convert(
     if referral.qualifies_at is None or referral.qualifies_at > now:
         return None
     conversion = partial(Conversion, referral_id, referral.referrer_id, referral.referee_id)
-    order = await session.get(Order, referral.order_id) if referral.order_id is not None else None
+    order = await conversions.qualifying_order(session, referral=referral)
     refunded_at = order.refunded_at if order is not None and order.status != OrderStatus.PAID else None
     if refunded_at is not None and refunded_at < referral.qualifies_at:
         # Refunded in time but the reversal listener did not run (e.g. a CSV import): cancel now.
-        referral.status, referral.cancelled_at = ReferralStatus.CANCELLED, refunded_at
-        session.add(referral)
-        await session.flush()
+        await conversions.cancel_referral(session, referral=referral, cancelled_at=refunded_at)
         return conversion(cancelled=True)
     converted_at = referral.qualifies_at
     rewarded = True
@@ -113,27 +107,26 @@ async def convert(
     if rewarded:
         referrer_gift = await _give(
             session,
-            spec=rules.parse_reward(settings.referral_referrer_reward),
+            spec=settings.referral_rewards.referrer,
             customer_id=referral.referrer_id,
             key=f"referral:{referral_id}:referrer",
             now=now,
         )
         referee_gift = await _give(
             session,
-            spec=rules.parse_reward(settings.referral_referee_reward),
+            spec=settings.referral_rewards.referee,
             customer_id=referral.referee_id,
             key=f"referral:{referral_id}:referee",
             now=now,
         )
-    referral.status, referral.converted_at, referral.rewarded = (
-        ReferralStatus.CONVERTED,
-        converted_at,
-        rewarded,
+    await conversions.record_conversion(
+        session,
+        referral=referral,
+        converted_at=converted_at,
+        rewarded=rewarded,
+        referrer_points=referrer_gift.points if referrer_gift else 0,
+        referee_points=referee_gift.points if referee_gift else 0,
     )
-    referral.referrer_points = referrer_gift.points if referrer_gift else 0
-    referral.referee_points = referee_gift.points if referee_gift else 0
-    session.add(referral)
-    await session.flush()
     return conversion(rewarded=rewarded, referrer_gift=referrer_gift, referee_gift=referee_gift)
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,20 @@ def parse_reward(spec: str) -> RewardSpec:
             raise ValueError(f"{spec!r}: the coupon benefit must be 1 to 64 characters, e.g. coupon:10% off")
         return RewardSpec("coupon", benefit=value)
     raise ValueError(f"{spec!r} must be points:<n>, coupon:<benefit> or none")
+
+
+@dataclass(frozen=True)
+class ReferralRewards:
+    """What each side gets when a referral converts (REFERRAL_REFERRER_REWARD, REFERRAL_REFEREE_REWARD)."""
+
+    referrer: RewardSpec
+    referee: RewardSpec
+
+
+@lru_cache(maxsize=16)
+def parse_referral_rewards(referrer_spec: str, referee_spec: str) -> ReferralRewards:
+    """Both specs parsed once (cached on their text: `Settings.referral_rewards`); ValueError if bad."""
+    return ReferralRewards(parse_reward(referrer_spec), parse_reward(referee_spec))
 
 
 def referral_payload(code: str) -> str:

@@ -1,7 +1,7 @@
 """Attribution on /start and the purchase listeners that move a referral towards its reward.
 
-Loyalty calls `on_order` / `on_reversal` inside each order's transaction (listed in
-bot/purchase_listeners.py).
+Loyalty calls `on_order` / `on_reversal` inside each order's transaction (registered by
+`bot/app.py:order_listeners`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.loyalty import purchases
+from bot.loyalty.order_events import OrderOutcome, ReversalOutcome
 from bot.referrals import rules
 from bot.settings import Settings
 from storage import referrals as store
@@ -72,11 +72,9 @@ async def attribute_on_start(
     return StartResult(StartOutcome.ATTRIBUTED, referrer.first_name or referrer.display_name)
 
 
-async def on_order(session: AsyncSession, outcome: object) -> None:
+async def on_order(session: AsyncSession, outcome: OrderOutcome) -> None:
     """A new paid order of a referee may be their first qualifying purchase: the referral becomes pending
     until the order's return window (loyalty's pending window) ends."""
-    if not isinstance(outcome, purchases.OrderOutcome):
-        raise TypeError(f"an order listener got {type(outcome).__name__}")
     order = outcome.order
     if not outcome.created or outcome.customer_id is None or outcome.available_at is None:
         return
@@ -98,10 +96,8 @@ async def order_audience(session: AsyncSession, *, customer_ids: list[int]) -> s
     return await store.referees_awaiting_purchase(session, customer_ids=customer_ids)
 
 
-async def on_reversal(session: AsyncSession, outcome: object) -> None:
+async def on_reversal(session: AsyncSession, outcome: ReversalOutcome) -> None:
     """A refund of the qualifying purchase within its return window cancels the referral."""
-    if not isinstance(outcome, purchases.ReversalOutcome):
-        raise TypeError(f"a reversal listener got {type(outcome).__name__}")
     order = outcome.order
     if not outcome.changed or order is None or order.id is None or order.refunded_at is None:
         return

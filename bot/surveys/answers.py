@@ -50,7 +50,7 @@ def is_detractor(kind: str, score: int) -> bool:
 async def answer(
     env: AppEnv,
     *,
-    telegram_id: int,
+    customer: Customer | None,
     survey_id: int,
     score: int,
     chat_id: int | None = None,
@@ -65,10 +65,11 @@ async def answer(
     settings = env.settings
     if survey_id > MAX_ROW_ID:
         return Tap(TapStatus.UNAVAILABLE)
-    async with env.db.session() as session:
-        customer = await get_customer(session, telegram_id=telegram_id)
+    if customer is None:  # someone the bot does not know tapped a forwarded question
+        return Tap(TapStatus.UNAVAILABLE)
+    async with env.writing() as session:
         survey = await store.lock_survey(session, survey_id=survey_id)
-        if customer is None or survey is None or survey.customer_id != customer.id:
+        if survey is None or survey.customer_id != customer.id:
             return Tap(TapStatus.UNAVAILABLE)
         if not in_scale(survey.kind, score):
             return Tap(TapStatus.UNAVAILABLE, survey, customer)
@@ -113,7 +114,7 @@ async def close_reason(
     now = env.clock.now()
     if survey_id is not None and survey_id > MAX_ROW_ID:
         return None
-    async with env.db.session() as session:
+    async with env.writing() as session:
         customer = await get_customer(session, telegram_id=telegram_id)
         if customer is None:
             return None
@@ -137,7 +138,7 @@ async def reason_closed(env: AppEnv, *, telegram_id: int, survey_id: int) -> boo
     Skip), as opposed to a reason or Skip already received."""
     if survey_id > MAX_ROW_ID:
         return False
-    async with env.db.read_session() as session:
+    async with env.reading() as session:
         customer = await get_customer(session, telegram_id=telegram_id)
         survey = await store.get_survey(session, survey_id=survey_id)
     return (
@@ -166,7 +167,7 @@ async def alert_merchants(
     }
     # Each merchant in the language they chose in the bot (if they ever used it), else the shop's.
     locales = {}
-    async with env.db.read_session() as session:
+    async with env.reading() as session:
         for chat_id in env.settings.merchant_ids:
             merchant = await get_customer(session, telegram_id=chat_id)
             locales[chat_id] = merchant.locale if merchant is not None else env.settings.default_locale

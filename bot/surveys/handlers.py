@@ -12,7 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.merchants import merchant_only
-from bot.replies import edit_or_reply, reply, user_locale
+from bot.replies import edit_or_reply, reply
 from bot.surveys import answers
 from bot.surveys.answers import TapStatus
 from bot.surveys.service import (
@@ -24,6 +24,7 @@ from bot.surveys.service import (
     request_survey,
     skip_keyboard,
 )
+from bot.unit_of_work import handles
 from bot.updates import data_match, query_of
 from storage import surveys as store
 from storage.customers import get_customer_by_id
@@ -44,10 +45,11 @@ SKIPPED = (Outcome.THROTTLED, Outcome.OPTED_OUT, Outcome.UNREACHABLE, Outcome.UN
 
 async def toast(update: Update, context: BotContext, template: str) -> None:
     """Answer a button tap with a short notice that leaves the message as it is."""
-    locale = await user_locale(context, update.effective_user)
+    locale = context.locale
     await query_of(update).answer(context.templates.text(locale, template))
 
 
+@handles(writes=True)
 async def tap_score(update: Update, context: BotContext) -> None:
     """Record the tapped score once, then ask why (with a Skip button)."""
     query = query_of(update)
@@ -57,7 +59,7 @@ async def tap_score(update: Update, context: BotContext) -> None:
     tapped = query.message
     tap = await answers.answer(
         env,
-        telegram_id=query.from_user.id,
+        customer=context.customer,
         survey_id=survey_id,
         score=score,
         chat_id=tapped.chat.id if tapped else None,
@@ -94,6 +96,7 @@ async def tap_score(update: Update, context: BotContext) -> None:
         await answers.alert_merchants(env, "surveys/alert.html", survey=survey, customer=customer)
 
 
+@handles(writes=True)
 async def tap_skip(update: Update, context: BotContext) -> None:
     """Close the "why?" without a reason and thank the customer."""
     query = query_of(update)
@@ -163,7 +166,7 @@ async def send_survey(update: Update, context: BotContext) -> None:
         return
     # No target means the whole shop, as `all` does: same throttle and opt-out, same summary replies.
     kind, target = SurveyKind(args[0].lower()), args[1] if len(args) == 2 else ALL
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         customer_ids = await resolve_target(session, target)
     if target.lower() == ALL:
         await reply(update, context, "surveys/started_all.html", kind=kind.upper(), count=len(customer_ids))
@@ -177,7 +180,7 @@ async def send_survey(update: Update, context: BotContext) -> None:
     outcome = await request_survey(
         context, customer_id=customer_ids[0], kind=kind, trigger=SurveyTrigger.MERCHANT
     )
-    async with context.db.read_session() as session:
+    async with context.uow.reading() as session:
         customer = await get_customer_by_id(session, customer_id=customer_ids[0])
     await reply(
         update,

@@ -114,7 +114,7 @@ async def request_survey(
     env = env_of(source)
     kind = SurveyKind(kind)
     now = env.clock.now()
-    async with env.db.session() as session:
+    async with env.writing() as session:
         customer = await lock_customer(session, customer_id=customer_id)
         last_sent = await store.last_sent_at(session, customer_id=customer_id, kind=kind)
         if customer is None or customer.telegram_id is None:
@@ -147,7 +147,7 @@ async def request_survey(
         logger.warning("Survey %s to customer %s failed", survey.id, customer_id, exc_info=True)
         await _record_failure(env, survey_id=saved_id(survey), customer_id=customer_id, unreachable=False)
         return Outcome.FAILED
-    async with env.db.session() as session:
+    async with env.writing() as session:
         await store.mark_sent(
             session, survey_id=saved_id(survey), chat_id=chat_id, message_id=message.message_id
         )
@@ -155,7 +155,7 @@ async def request_survey(
 
 
 async def _record_failure(env: AppEnv, *, survey_id: int, customer_id: int, unreachable: bool) -> None:
-    async with env.db.session() as session:
+    async with env.writing() as session:
         await store.mark_failed(session, survey_id=survey_id)
         if unreachable:
             customer = await get_customer_by_id(session, customer_id=customer_id)
