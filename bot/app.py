@@ -110,6 +110,7 @@ def order_listeners() -> OrderListeners:
         on_reversal=(
             referral_service.on_reversal,  # a refund within the return window cancels the referral
         ),
+        order_audiences=(referral_service.order_audience, outreach_campaigns.order_audience),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import exists, func, or_, update
@@ -18,6 +19,7 @@ from storage.rollups import refresh_customer
 from storage.typed import rowcount
 
 MEMBER_CODE = re.compile(r"^M[A-HJ-NP-Z2-9]{7}$")
+FIND_BATCH = 1000  # refs per query: four IN lists stay under both backends' parameter limits
 
 
 def ascii_digits(text: str) -> str:
@@ -67,29 +69,61 @@ async def ensure_member_code(session: AsyncSession, *, customer: Customer) -> st
 
 async def find_customer(session: AsyncSession, *, ref: str) -> Customer | None:
     """A customer named by member code, phone, Telegram id or the shop's customer id."""
-    ref = ref.strip()
-    conditions = [col(Customer.external_ref) == ref]
-    if MEMBER_CODE.match(ref.upper()):
-        conditions.append(col(Customer.member_code) == ref.upper())
-    if is_number(ref) and len(ref) <= 15:
-        conditions.append(col(Customer.telegram_id) == int(ref))
-    phone = normalize_phone(ref)
-    if phone is not None:
-        conditions.append(col(Customer.phone) == phone)
-    # One query for all interpretations, then the first match in order of precedence.
-    found = (
-        await session.exec(select(Customer).where(or_(*conditions), col(Customer.forgotten_at).is_(None)))
-    ).all()
-    for condition in (
-        lambda c: c.external_ref == ref,
-        lambda c: c.member_code == ref.upper(),
-        lambda c: is_number(ref) and len(ref) <= 15 and c.telegram_id == int(ref),
-        lambda c: phone is not None and c.phone == phone,
-    ):
-        match = next((customer for customer in found if condition(customer)), None)
-        if match is not None:
-            return match
-    return None
+    return (await find_customers(session, refs=[ref])).get(ref.strip())
+
+
+def _readings(ref: str) -> tuple[str | None, int | None, str | None]:
+    """What a ref may be besides the shop's customer id: (member code, Telegram id, phone)."""
+    code = ref.upper() if MEMBER_CODE.match(ref.upper()) else None
+    telegram_id = int(ref) if is_number(ref) and len(ref) <= 15 else None
+    return code, telegram_id, normalize_phone(ref)
+
+
+async def find_customers(session: AsyncSession, *, refs: Iterable[str]) -> dict[str, Customer]:
+    """{ref: customer} for the refs that name a customer (stripped refs as keys), in one query per
+    FIND_BATCH refs: the shop's customer id first, then member code, Telegram id, phone."""
+    wanted = sorted({ref.strip() for ref in refs})
+    found: dict[str, Customer] = {}
+    for start in range(0, len(wanted), FIND_BATCH):
+        part = wanted[start : start + FIND_BATCH]
+        readings = {ref: _readings(ref) for ref in part}
+        codes = {code for code, _, _ in readings.values() if code}
+        telegram_ids = {number for _, number, _ in readings.values() if number is not None}
+        phones = {phone for _, _, phone in readings.values() if phone}
+        conditions = [col(Customer.external_ref).in_(part)]
+        if codes:
+            conditions.append(col(Customer.member_code).in_(codes))
+        if telegram_ids:
+            conditions.append(col(Customer.telegram_id).in_(telegram_ids))
+        if phones:
+            conditions.append(col(Customer.phone).in_(phones))
+        candidates = (
+            await session.exec(
+                select(Customer)
+                .where(or_(*conditions), col(Customer.forgotten_at).is_(None))
+                .order_by(col(Customer.id))
+            )
+        ).all()
+        by: dict[tuple[str, object], Customer] = {}
+        for customer in candidates:  # the lowest id wins where two customers share a value
+            for key in (
+                ("ref", customer.external_ref),
+                ("code", customer.member_code),
+                ("telegram", customer.telegram_id),
+                ("phone", customer.phone),
+            ):
+                if key[1] is not None:
+                    by.setdefault(key, customer)
+        for ref, (code, telegram_id, phone) in readings.items():
+            match = (
+                by.get(("ref", ref))
+                or (by.get(("code", code)) if code else None)
+                or (by.get(("telegram", telegram_id)) if telegram_id is not None else None)
+                or (by.get(("phone", phone)) if phone else None)
+            )
+            if match is not None:
+                found[ref] = match
+    return found
 
 
 def refs_for(customer: Customer) -> set[str]:

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Order, OrderStatus
 from storage.points import lock_customer
-from storage.rollups import refresh_customer
+from storage.rollups import add_paid_order, refresh_customer
 from storage.typed import rowcount, table_of
 from storage.types import utcnow
 from storage.upsert import dialect_insert
@@ -58,7 +58,12 @@ async def record_order(
     if order is None:  # just inserted, or already there
         raise RuntimeError(f"order {external_id!r} missing after its upsert")
     if created and order.customer_id is not None:  # analytics rollups change with the order, atomically
-        await refresh_customer(session, customer_id=order.customer_id)
+        await add_paid_order(
+            session,
+            customer_id=order.customer_id,
+            ordered_at=order.ordered_at,
+            amount_minor=order.amount_minor,
+        )
     return order, created
 
 

@@ -13,7 +13,15 @@ from sqlalchemy import and_, delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Customer, CustomerOutreach, Order, OrderStatus, OutboxMessage, OutboxState
+from storage.models import (
+    Campaign,
+    Customer,
+    CustomerOutreach,
+    Order,
+    OrderStatus,
+    OutboxMessage,
+    OutboxState,
+)
 from storage.models.outreach import MARKETING
 from storage.typed import non_null, rowcount, table_of
 from storage.types import utcnow
@@ -210,6 +218,27 @@ async def record_conversion(session: AsyncSession, *, customer_id: int, ordered_
         .values(converted_at=ordered_at)
     )
     return rowcount(result)
+
+
+async def customers_with_open_marketing(session: AsyncSession, *, customer_ids: list[int]) -> set[int]:
+    """Which of these customers have a pending win-back message or a sent marketing message not yet
+    converted: the only ones whose orders `cancel_open` / `record_conversion` can change."""
+    found: set[int] = set()
+    for start in range(0, len(customer_ids), 5000):
+        rows = await session.exec(
+            select(non_null(OutboxMessage.customer_id)).where(
+                col(OutboxMessage.customer_id).in_(customer_ids[start : start + 5000]),
+                or_(
+                    (col(OutboxMessage.campaign) == Campaign.WINBACK)
+                    & (col(OutboxMessage.state) == OutboxState.PENDING),
+                    (col(OutboxMessage.state) == OutboxState.SENT)
+                    & col(OutboxMessage.campaign).in_(MARKETING)
+                    & col(OutboxMessage.converted_at).is_(None),
+                ),
+            )
+        )
+        found.update(rows.all())
+    return found
 
 
 async def paid_orders_since(session: AsyncSession, *, since: datetime) -> list[tuple[int, datetime]]:

@@ -155,6 +155,21 @@ async def mark_pending(
     return rowcount(result) == 1
 
 
+async def referees_awaiting_purchase(session: AsyncSession, *, customer_ids: list[int]) -> set[int]:
+    """Which of these customers are the referee of an attributed referral: the only ones whose new orders
+    `mark_pending` can act on (an import batch skips the referral listener for the others)."""
+    found: set[int] = set()
+    for start in range(0, len(customer_ids), 5000):
+        rows = await session.exec(
+            select(non_null(Referral.referee_id)).where(
+                col(Referral.referee_id).in_(customer_ids[start : start + 5000]),
+                col(Referral.status) == ReferralStatus.ATTRIBUTED,
+            )
+        )
+        found.update(rows.all())
+    return found
+
+
 async def cancel_for_refund(session: AsyncSession, *, order_id: int, refunded_at: datetime) -> bool:
     """A refund of the qualifying purchase within its return window cancels the referral for good."""
     result = await session.execute(

@@ -1,15 +1,16 @@
 """Analytics rollups: per-customer days and summaries, shop days, cohort cells (storage/models/analytics.py).
 
-`refresh_customer` recomputes one customer's rows from their paid orders and applies the difference to the
-shop-wide tables; storage/orders.py and storage/loyalty.py call it in the same transaction as every order
-change. `rebuild_rollups` recomputes everything from the raw orders. Local days are computed in Python (the
-same on SQLite and PostgreSQL) in the time zone set by `set_rollup_timezone` (SHOP_TIMEZONE, set at start).
+`refresh_customers` recomputes some customers' rows from their paid orders and applies the difference to
+the shop-wide tables; storage/orders.py and storage/loyalty.py call it (`refresh_customer` for one) in the
+same transaction as every order change, an import batch once for all the customers it touched.
+`rebuild_rollups` recomputes everything from the raw orders. Local days are computed in Python (the same on
+SQLite and PostgreSQL) in the time zone set by `set_rollup_timezone` (SHOP_TIMEZONE, set at start).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
@@ -23,6 +24,7 @@ from storage.upsert import dialect_insert
 
 _timezone: tzinfo = UTC
 INSERT_BATCH = 5000
+IN_LIMIT = 5000
 
 
 def set_rollup_timezone(zone: tzinfo) -> None:
@@ -104,12 +106,11 @@ async def _add_shop_days(session: AsyncSession, delta: dict[int, list[int]]) -> 
     if not delta:
         return
     table = table_of(ShopDay)
-    statement = dialect_insert(session, table).values(
-        [
-            {"day": day, "orders": o, "revenue_minor": r, "new_customers": n}
-            for day, (o, r, n) in sorted(delta.items())
-        ]
-    )
+    rows = [
+        {"day": day, "orders": o, "revenue_minor": r, "new_customers": n}
+        for day, (o, r, n) in sorted(delta.items())
+    ]
+    statement = dialect_insert(session, table)
     # One statement per change: concurrent writers add to the same day without losing either addition.
     statement = statement.on_conflict_do_update(
         index_elements=["day"],
@@ -119,7 +120,8 @@ async def _add_shop_days(session: AsyncSession, delta: dict[int, list[int]]) -> 
             "new_customers": table.c.new_customers + statement.excluded.new_customers,
         },
     )
-    await session.execute(statement)
+    # Given the rows, not .values(rows): the statement is compiled once and cached, whatever their number.
+    await session.execute(statement, rows)
     if all(value >= 0 for values in delta.values() for value in values):
         return  # nothing went down, so no day can have dropped to zero
     await session.execute(
@@ -136,49 +138,129 @@ async def _add_cohort_cells(session: AsyncSession, delta: Counter) -> None:
     if not delta:
         return
     table = table_of(CohortCell)
-    statement = dialect_insert(session, table).values(
-        [{"cohort": c, "month": m, "customers": n} for (c, m), n in sorted(delta.items())]
-    )
+    statement = dialect_insert(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=["cohort", "month"],
         set_={"customers": table.c.customers + statement.excluded.customers},
     )
-    await session.execute(statement)
+    await session.execute(
+        statement, [{"cohort": c, "month": m, "customers": n} for (c, m), n in sorted(delta.items())]
+    )
     if any(change < 0 for change in delta.values()):
         await session.execute(delete(CohortCell).where(col(CohortCell.customers) == 0))
 
 
 async def refresh_customer(session: AsyncSession, *, customer_id: int) -> bool:
-    """Recompute one customer's rollups from their paid orders; returns whether anything changed.
+    """Recompute one customer's rollups from their paid orders; returns whether anything changed."""
+    return bool(await refresh_customers(session, customer_ids=[customer_id]))
 
-    The customer row is locked first (PostgreSQL; SQLite writers already hold the database lock), so two
-    orders of the same customer recompute one after the other and the second sees the first.
+
+async def refresh_customers(session: AsyncSession, *, customer_ids: Iterable[int]) -> set[int]:
+    """Recompute these customers' rollups from their paid orders in a few set-based statements (whatever
+    their number); returns the ids whose rollups changed. An import batch calls it once for every customer
+    it touched, instead of once per order.
+
+    The customer rows are locked first, in id order (PostgreSQL; SQLite writers already hold the database
+    lock), so two writers of the same customer recompute one after the other and the second sees the first.
+    """
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return set()
+    await session.exec(
+        select(Customer.id).where(col(Customer.id).in_(ids)).order_by(col(Customer.id)).with_for_update()
+    )
+    paid: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+    stored: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+    for part in _parts(ids):
+        orders = await session.exec(
+            select(Order.customer_id, Order.ordered_at, Order.amount_minor).where(
+                col(Order.customer_id).in_(part), col(Order.status) == OrderStatus.PAID
+            )
+        )
+        for customer_id, ordered_at, amount in orders.all():
+            paid[customer_id or 0].append((ordered_at, amount))
+        days = await session.exec(
+            select(
+                CustomerDay.customer_id, CustomerDay.day, CustomerDay.orders, CustomerDay.revenue_minor
+            ).where(col(CustomerDay.customer_id).in_(part))
+        )
+        for customer_id, day, count, revenue in days.all():
+            stored[customer_id][day] = (count, revenue)
+    shop: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    cells: Counter = Counter()
+    day_rows: list[dict] = []
+    summaries: list[dict] = []
+    changed: set[int] = set()
+    for customer_id in ids:
+        old, new = Footprint(stored.get(customer_id, {})), footprint(paid.get(customer_id, ()))
+        if old == new:
+            continue
+        changed.add(customer_id)
+        if new.days:
+            day_rows.extend(new.rows(customer_id))
+            summaries.append(new.summary(customer_id))
+        for day, values in _shop_delta(old, new).items():
+            for i, value in enumerate(values):
+                shop[day][i] += value
+        cells.update(dict.fromkeys(new.cells(), 1))
+        cells.subtract(dict.fromkeys(old.cells(), 1))
+    for part in _parts(sorted(changed)):
+        await session.execute(delete(CustomerDay).where(col(CustomerDay.customer_id).in_(part)))
+        await session.execute(delete(CustomerSummary).where(col(CustomerSummary.customer_id).in_(part)))
+    for start in range(0, len(day_rows), INSERT_BATCH):
+        await session.execute(table_of(CustomerDay).insert(), day_rows[start : start + INSERT_BATCH])
+    for start in range(0, len(summaries), INSERT_BATCH):
+        await session.execute(table_of(CustomerSummary).insert(), summaries[start : start + INSERT_BATCH])
+    await _add_shop_days(session, {day: values for day, values in shop.items() if any(values)})
+    await _add_cohort_cells(session, cells)
+    return changed
+
+
+async def add_paid_order(
+    session: AsyncSession, *, customer_id: int, ordered_at: datetime, amount_minor: int
+) -> None:
+    """A new paid order of this customer, applied to their stored rollups: what `refresh_customer` would
+    write (the stored rows always match the paid orders, every change keeps them so in its transaction), but
+    from the customer's day rows instead of all their orders, writing only the rows that change. The path of
+    single orders (webhooks, /award), so a busy customer's next order does not re-read their history.
     """
     await session.exec(select(Customer.id).where(col(Customer.id) == customer_id).with_for_update())
-    paid = await session.exec(
-        select(Order.ordered_at, Order.amount_minor).where(
-            col(Order.customer_id) == customer_id, col(Order.status) == OrderStatus.PAID
-        )
-    )
-    new = footprint(paid.all())
     stored = await session.exec(
         select(CustomerDay.day, CustomerDay.orders, CustomerDay.revenue_minor).where(
             col(CustomerDay.customer_id) == customer_id
         )
     )
     old = Footprint({day: (orders, revenue) for day, orders, revenue in stored.all()})
-    if old == new:
-        return False
-    await session.execute(delete(CustomerDay).where(col(CustomerDay.customer_id) == customer_id))
-    await session.execute(delete(CustomerSummary).where(col(CustomerSummary.customer_id) == customer_id))
-    if new.days:
-        await session.execute(table_of(CustomerDay).insert(), new.rows(customer_id))
-        await session.execute(table_of(CustomerSummary).insert().values(**new.summary(customer_id)))
+    days = dict(old.days)
+    day = local_day(ordered_at)
+    orders, revenue = days.get(day, (0, 0))
+    days[day] = (orders + 1, revenue + amount_minor)
+    new = Footprint(days)
+    before = {row["day"]: row for row in old.rows(customer_id)}
+    changed = [
+        row for row in new.rows(customer_id) if before.get(row["day"]) != row
+    ]  # the day, its neighbours
+    for table, rows, key in (
+        (table_of(CustomerDay), changed, ["customer_id", "day"]),
+        (table_of(CustomerSummary), [new.summary(customer_id)], ["customer_id"]),
+    ):
+        statement = dialect_insert(session, table).values(rows)
+        columns = [name for name in rows[0] if name not in key]
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=key, set_={name: statement.excluded[name] for name in columns}
+            )
+        )
     await _add_shop_days(session, _shop_delta(old, new))
     cells = Counter(dict.fromkeys(new.cells(), 1))
     cells.subtract(dict.fromkeys(old.cells(), 1))
     await _add_cohort_cells(session, cells)
-    return True
+
+
+def _parts(ids: list[int]) -> Iterator[list[int]]:
+    """Slices of at most IN_LIMIT ids: one IN (...) list stays well under both backends' parameter limits."""
+    for start in range(0, len(ids), IN_LIMIT):
+        yield ids[start : start + IN_LIMIT]
 
 
 ROLLUP_TABLES = (CustomerDay, CustomerSummary, ShopDay, CohortCell)

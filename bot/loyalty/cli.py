@@ -65,8 +65,16 @@ async def import_orders_command(
                 told["sent" if delivered else "failed"] += 1
 
         try:
+            # The bar redraws one line with "\r": only on a terminal, not into a log file or a pipe.
+            bar = sys.stderr if sys.stderr.isatty() else None
             report = await import_orders(
-                db, settings, Path(file), listeners=listeners, now=Clock().now(), notify=callback
+                db,
+                settings,
+                Path(file),
+                listeners=listeners,
+                now=Clock().now(),
+                progress=bar,
+                notify=callback,
             )
         except CsvFormatError as error:
             print(f"error: {file}: {error}", file=sys.stderr)

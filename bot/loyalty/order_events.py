@@ -38,6 +38,8 @@ class ReversalOutcome:
 
 OrderListener = Callable[[AsyncSession, OrderOutcome], Awaitable[None]]
 ReversalListener = Callable[[AsyncSession, ReversalOutcome], Awaitable[None]]
+# (session, *, customer_ids) -> the customers among them whose new orders a listener may act on.
+OrderAudience = Callable[..., Awaitable[set[int]]]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,19 @@ class OrderListeners:
 
     on_order: tuple[OrderListener, ...] = ()
     on_reversal: tuple[ReversalListener, ...] = ()
+    # One per `on_order` listener, in the same places: the customers it may act on. The import's batch path
+    # (bot/loyalty/order_batches.py) writes other customers' orders in bulk without calling the listeners
+    # and sends these customers' orders through ingest_order one by one; a listener without an audience
+    # (None, or none given) makes it import every row one by one.
+    order_audiences: tuple[OrderAudience | None, ...] = ()
+
+    def audiences(self) -> list[OrderAudience] | None:
+        """The audience of every order listener, or None when one of them has none."""
+        found = [
+            self.order_audiences[i] if i < len(self.order_audiences) else None
+            for i in range(len(self.on_order))
+        ]
+        return None if any(audience is None for audience in found) else [a for a in found if a is not None]
 
     async def order_recorded(self, session: AsyncSession, outcome: OrderOutcome) -> None:
         for listener in self.on_order:

@@ -54,7 +54,7 @@ def normalize_ref(ref: str | None) -> str | None:
     return ref[:128]  # the column's size: PostgreSQL refuses longer values
 
 
-def _validate(
+def validate_order(
     settings: Settings,
     *,
     external_id: str,
@@ -130,7 +130,7 @@ async def ingest_order(
     """
     external_id = external_id.strip()
     currency = (currency or settings.currency).upper()
-    _validate(
+    validate_order(
         settings,
         external_id=external_id,
         amount_minor=amount_minor,

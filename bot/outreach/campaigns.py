@@ -171,6 +171,12 @@ async def record_conversions(env: AppEnv) -> int:
     return stamped
 
 
+async def order_audience(session: AsyncSession, *, customer_ids: list[int]) -> set[int]:
+    """The customers among these whose new orders `on_order` may change anything for (an open win-back,
+    or a sent marketing message not yet converted); for the others it does nothing."""
+    return await outbox.customers_with_open_marketing(session, customer_ids=customer_ids)
+
+
 async def on_order(session: AsyncSession, outcome: OrderOutcome) -> None:
     """Order listener: a purchase stops the customer's win-back sequence and counts as a conversion."""
     order, customer_id = outcome.order, outcome.customer_id

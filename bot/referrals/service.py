@@ -90,6 +90,12 @@ async def on_order(session: AsyncSession, outcome: OrderOutcome) -> None:
     )
 
 
+async def order_audience(session: AsyncSession, *, customer_ids: list[int]) -> set[int]:
+    """The customers among these whose new orders `on_order` may act on (referees still awaiting their
+    qualifying purchase); for the others it does nothing."""
+    return await store.referees_awaiting_purchase(session, customer_ids=customer_ids)
+
+
 async def on_reversal(session: AsyncSession, outcome: ReversalOutcome) -> None:
     """A refund of the qualifying purchase within its return window cancels the referral."""
     order = outcome.order
