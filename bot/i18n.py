@@ -55,13 +55,17 @@ class _CompiledTemplates(BytecodeCache):
 _COMPILED = _CompiledTemplates()  # every Environment below is configured alike, so they can share it
 
 
-class Templates:
-    """One Jinja2 environment over `templates/`; renders by locale with a fallback-free lookup."""
+_ENVIRONMENTS: dict[tuple[str, tuple[tuple[str, Any], ...]], Environment] = {}
 
-    def __init__(self, root: Path, *, default_locale: str = "en", globals_: dict[str, Any] | None = None):
-        self.root = root
-        self.default_locale = default_locale
-        self.env = Environment(
+
+def _environment(root: Path, globals_: tuple[tuple[str, Any], ...]) -> Environment:
+    """One environment per templates folder and globals, kept for the process: an application built again
+    in the same process (the tests build one per test) finds its templates loaded (a file is still
+    reloaded when it changes on disk: Jinja checks its modification time)."""
+    key = (str(root), globals_)
+    env = _ENVIRONMENTS.get(key)
+    if env is None:
+        env = Environment(
             loader=FileSystemLoader(str(root)),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
             undefined=StrictUndefined,
@@ -70,8 +74,19 @@ class Templates:
             keep_trailing_newline=False,
             bytecode_cache=_COMPILED,
         )
-        self.env.filters["isolate"] = isolate
-        self.env.globals.update(globals_ or {})
+        env.filters["isolate"] = isolate
+        env.globals.update(globals_)
+        _ENVIRONMENTS[key] = env
+    return env
+
+
+class Templates:
+    """One Jinja2 environment over `templates/`; renders by locale with a fallback-free lookup."""
+
+    def __init__(self, root: Path, *, default_locale: str = "en", globals_: dict[str, Any] | None = None):
+        self.root = root
+        self.default_locale = default_locale
+        self.env = _environment(root, tuple(sorted((globals_ or {}).items())))
 
     def _locale(self, locale: str | None) -> str:
         return locale if locale in LOCALES else self.default_locale

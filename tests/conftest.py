@@ -8,6 +8,7 @@ import fcntl
 import os
 import pickle
 import shutil
+import sys
 import traceback
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -36,10 +37,22 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """In parallel by default: `-n auto` (one xdist worker per core) unless -n was given or xdist is off
     (`-p no:xdist`)."""
-    if not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        return
+    _cache_bytecode(config)
+    if not config.pluginmanager.hasplugin("xdist"):
         return
     if config.option.numprocesses is None:
         config.option.numprocesses = "auto"
+
+
+def _cache_bytecode(config: pytest.Config) -> None:
+    """With PYTHONDONTWRITEBYTECODE set, every xdist worker and every `python -m bot` the tests start
+    would compile the project's modules (and pytest rewrite every test module) again: seconds of CPU per
+    worker. The session lets them write their bytecode (to __pycache__, which .gitignore leaves out), so
+    it is compiled once; the workers and bot processes inherit the environment."""
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+        sys.dont_write_bytecode = False
 
 
 TEST_TOKEN = "123456:TEST-TOKEN"
