@@ -32,9 +32,9 @@ from bot.loyalty import webhooks as loyalty_webhooks
 from bot.onboarding import handlers as onboarding
 from bot.outreach import handlers as outreach
 from bot.outreach import jobs as outreach_jobs
-from bot.outreach.pacing import BulkAwareRateLimiter
 from bot.referrals import handlers as referrals
 from bot.referrals import jobs as referral_jobs
+from bot.send_budget import ReplyFirstRateLimiter
 from bot.settings import Settings
 from bot.surveys import handlers as surveys
 from bot.surveys import jobs as survey_jobs
@@ -109,7 +109,14 @@ def build_application(
         .base_file_url(f"{settings.telegram_api_url}/file/bot")
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode="HTML"))
-        .rate_limiter(BulkAwareRateLimiter(max_retries=3, bulk_rate=settings.outreach_rate, clock=clock))
+        .rate_limiter(
+            ReplyFirstRateLimiter(
+                max_rate=settings.telegram_max_rate,
+                bulk_rate=settings.outreach_rate,
+                max_retries=3,
+                clock=clock,
+            )
+        )
         # Chats concurrently, each chat and each user in arrival order, at most UPDATE_CONCURRENCY at once.
         .concurrent_updates(OrderedUpdateProcessor(settings.update_concurrency))
         .post_init(_post_init)
