@@ -64,7 +64,7 @@ from bot.app import build_application
 from bot.context import env_of
 from bot.faq import library
 from bot.loyalty import purchases
-from bot.outreach.pacing import BulkAwareRateLimiter
+from bot.send_budget import ReplyFirstRateLimiter
 from bot.settings import Settings
 from bot.surveys.service import score_keyboard
 from storage import surveys as survey_store
@@ -476,11 +476,10 @@ def bench_settings(url: str) -> Settings:
     )
 
 
-def lifted_limiter(settings: Settings) -> BulkAwareRateLimiter:
-    """build_application's rate limiter without PTB's overall and per-group limits (bulk pacing kept)."""
-    return BulkAwareRateLimiter(
-        max_retries=3, bulk_rate=settings.outreach_rate, overall_max_rate=0, group_max_rate=0
-    )
+def lifted_limiter(settings: Settings) -> ReplyFirstRateLimiter:
+    """build_application's rate limiter with the overall budget lifted (replies are never throttled by it
+    anyway; bulk pacing kept at OUTREACH_RATE)."""
+    return ReplyFirstRateLimiter(max_rate=1000, bulk_rate=settings.outreach_rate, max_retries=3)
 
 
 @contextlib.asynccontextmanager

@@ -77,7 +77,7 @@ async def test_replies_overtake_a_broadcast_in_progress_and_are_not_capped(rig):
 
 @pytest.mark.parametrize("replies", [0, 5, 20])
 async def test_bulk_takes_only_what_replies_leave_of_the_overall_limit(rig, replies):
-    bot, api, clock, limiter = rig
+    bot, api, _, limiter = rig
     limiter.budget.bulk_interval = 0.001  # the bulk ceiling far above the overall limit
     await asyncio.gather(*(reply(bot, 200 + n) for n in range(replies)))
     await asyncio.gather(*(bulk(bot, 100 + n) for n in range(40)))
@@ -89,13 +89,13 @@ async def test_bulk_takes_only_what_replies_leave_of_the_overall_limit(rig, repl
 
 
 async def test_bulk_keeps_to_the_bulk_rate_when_no_customer_is_writing(rig):
-    bot, api, clock, _ = rig
+    bot, api, _, _ = rig
     await asyncio.gather(*(bulk(bot, 100 + n) for n in range(10)))
     assert api.times("bulk") == pytest.approx([n * 0.04 for n in range(10)])  # OUTREACH_RATE 25/s
 
 
 async def test_bulk_sends_one_per_second_per_chat_counting_replies(rig):
-    bot, api, clock, _ = rig
+    bot, api, _, _ = rig
     await asyncio.gather(bulk(bot, 7, "a"), bulk(bot, 7, "b"), bulk(bot, 7, "c"))
     assert [at for at, chat, _ in api.at if chat == 7] == pytest.approx([0.0, 1.0, 2.0])
     await reply(bot, 8)  # a reply at 2.0 s: the chat's next bulk message waits a second after it
@@ -104,7 +104,7 @@ async def test_bulk_sends_one_per_second_per_chat_counting_replies(rig):
 
 
 async def test_bulk_sends_at_most_20_a_minute_to_a_group(rig):
-    bot, api, clock, _ = rig
+    bot, api, _, _ = rig
     await asyncio.gather(*(bulk(bot, -1001, f"g{n}") for n in range(21)))
     times = [at for at, chat, _ in api.at if chat == -1001]
     assert times[:20] == pytest.approx([float(n) for n in range(20)])  # one a second ...
@@ -114,7 +114,7 @@ async def test_bulk_sends_at_most_20_a_minute_to_a_group(rig):
 async def test_a_reply_waits_only_for_its_own_chats_bulk_message(rig):
     """The one wait a reply has: right after a bulk message to the same chat Telegram would refuse it, so
     it waits out the rest of that chat's second. Replies to every other chat go at once."""
-    bot, api, clock, _ = rig
+    bot, api, _, _ = rig
     await bulk(bot, 5)
     await asyncio.gather(reply(bot, 6), reply(bot, 5), reply(bot, 6))
     assert api.times("reply", chat_id=6) == [0.0, 0.0]
@@ -122,7 +122,7 @@ async def test_a_reply_waits_only_for_its_own_chats_bulk_message(rig):
 
 
 async def test_a_429_on_a_reply_is_retried_after_retry_after_and_pauses_bulk(rig):
-    bot, api, clock, _ = rig
+    bot, api, _, _ = rig
     api.fail("sendMessage", too_many_requests(retry_after=2), chat_id=9)
     await asyncio.gather(reply(bot, 9), bulk(bot, 10))
     # The refused reply went again after retry_after (+0.1 s); bulk waited for the pause too.
@@ -134,7 +134,7 @@ async def test_a_429_on_a_reply_is_retried_after_retry_after_and_pauses_bulk(rig
 
 
 async def test_a_429_on_bulk_pauses_every_bulk_send_and_retries(rig):
-    bot, api, clock, _ = rig
+    bot, api, _, _ = rig
     api.fail("sendMessage", too_many_requests(retry_after=3), chat_id=20)
     await asyncio.gather(bulk(bot, 20), bulk(bot, 21))
     assert api.times("bulk", chat_id=20) == pytest.approx([0.0, 3.1])
@@ -142,7 +142,7 @@ async def test_a_429_on_bulk_pauses_every_bulk_send_and_retries(rig):
 
 
 async def test_still_refused_after_max_retries_raises_retry_after(rig):
-    bot, api, clock, _ = rig
+    bot, api, _, _ = rig
     api.fail("sendMessage", too_many_requests(retry_after=1), chat_id=30, times=3)
     with pytest.raises(RetryAfter):
         await reply(bot, 30)
