@@ -64,7 +64,7 @@ from bot.app import build_application, order_listeners
 from bot.context import env_of
 from bot.faq import library
 from bot.loyalty import purchases
-from bot.outreach.pacing import BulkAwareRateLimiter
+from bot.send_budget import ReplyFirstRateLimiter
 from bot.settings import Settings
 from bot.surveys.service import score_keyboard
 from bot.unit_of_work import CommitBeforeSending
@@ -479,12 +479,11 @@ def bench_settings(url: str) -> Settings:
 
 
 def lifted_limiter(settings: Settings) -> CommitBeforeSending:
-    """build_application's rate limiter without PTB's overall and per-group limits (bulk pacing kept),
-    still committing each update's unit of work before a Bot API call as the bot's own does."""
+    """build_application's rate limiter with the overall budget lifted (replies are never throttled by it
+    anyway; bulk pacing kept at OUTREACH_RATE), still committing each update's unit of work before a Bot
+    API call as the bot's own does."""
     return CommitBeforeSending(
-        BulkAwareRateLimiter(
-            max_retries=3, bulk_rate=settings.outreach_rate, overall_max_rate=0, group_max_rate=0
-        )
+        ReplyFirstRateLimiter(max_rate=1000, bulk_rate=settings.outreach_rate, max_retries=3)
     )
 
 

@@ -35,11 +35,11 @@ from bot.onboarding import handlers as onboarding
 from bot.outreach import campaigns as outreach_campaigns
 from bot.outreach import handlers as outreach
 from bot.outreach import jobs as outreach_jobs
-from bot.outreach.pacing import BulkAwareRateLimiter
 from bot.referrals import handlers as referrals
 from bot.referrals import jobs as referral_jobs
 from bot.referrals import service as referral_service
 from bot.referrals import start_reply as referral_start
+from bot.send_budget import ReplyFirstRateLimiter
 from bot.settings import Settings
 from bot.surveys import handlers as surveys
 from bot.surveys import jobs as survey_jobs
@@ -141,7 +141,12 @@ def build_application(
         .defaults(Defaults(parse_mode="HTML"))
         .rate_limiter(
             CommitBeforeSending(
-                BulkAwareRateLimiter(max_retries=3, bulk_rate=settings.outreach_rate, clock=clock)
+                ReplyFirstRateLimiter(
+                    max_rate=settings.telegram_max_rate,
+                    bulk_rate=settings.outreach_rate,
+                    max_retries=3,
+                    clock=clock,
+                )
             )
         )
         # Chats concurrently, each chat and each user in arrival order, at most UPDATE_CONCURRENCY at once.

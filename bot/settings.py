@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # slow Telegram call does not hold other customers' replies; one chat's (and one user's) updates still
     # run one at a time in arrival order (bot/update_processor.py), and waiting for them does not count.
     update_concurrency: int = Field(default=64, ge=1, le=1024)
+    # Telegram's limit on messages per second over all chats. Replies and bulk sends share it: replies go at
+    # once, bulk sends (capped by OUTREACH_RATE) use what replies leave (bot/send_budget.py).
+    telegram_max_rate: float = Field(default=30.0, gt=0, le=1000)
 
     # HTTP server (Telegram webhook, shop order webhooks, health check). PORT is what Heroku-like hosts set.
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -162,8 +165,8 @@ class Settings(BaseSettings):
     outreach_cap_hours: int = Field(default=24, ge=0)
     # Marketing messages still unsent this many hours after falling due are dropped.
     outreach_expiry_hours: int = Field(default=48, ge=1)
-    # Bulk and scheduled sends per second, all chats together (Telegram allows about 30); each chat gets
-    # at most one per second. Customer replies are not counted against this rate.
+    # At most this many bulk and scheduled sends per second, all chats together; each chat gets at most one
+    # per second. They also only use what customer replies leave of TELEGRAM_MAX_RATE.
     outreach_rate: float = Field(default=25.0, gt=0, le=1000)
     # A message claimed but not confirmed sent this long ago (the bot died mid-send) is sent again.
     outreach_claim_timeout_seconds: int = Field(default=60, ge=1)

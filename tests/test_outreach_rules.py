@@ -8,9 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.outreach import rules
-from bot.outreach.pacing import Pacer
 from bot.settings import Settings
-from tests.harness import FakeClock
 
 SETTINGS = Settings(_env_file=None)
 TODAY = date(2026, 3, 15)
@@ -111,30 +109,3 @@ def test_frequency_cap_waits_for_the_window_to_pass():
     assert rules.cap_until([now - timedelta(hours=2)], now, two) is None
     off = SETTINGS.model_copy(update={"outreach_cap_hours": 0})
     assert rules.cap_until([now], now, off) is None
-
-
-def test_pacer_spaces_sends_globally_and_per_chat():
-    clock = FakeClock()  # virtual pacing time: it stands still, so every wait is exact
-    pacer = Pacer(rate=100, clock=clock)
-    waits = [pacer.reserve(chat) for chat in range(10)]
-    assert waits[0] == 0 and 0.085 <= waits[-1] <= 0.1  # 10 chats at 100/s: the last waits ~90 ms
-    assert waits == pytest.approx([n / 100 for n in range(10)])
-    again = pacer.reserve(0)  # the same chat again: a second after its previous slot
-    assert 0.9 <= again <= 1.0
-    assert again == pytest.approx(1.0)
-    clock.elapsed = 2.0  # two seconds on: chat 0's spacing has passed, the global queue is empty
-    assert pacer.reserve(0) == 0
-    pacer.pause(5)
-    assert pacer.reserve(42) >= 4.9
-    assert clock.monotonic() + pacer.reserve(43) == pytest.approx(2.0 + 5 + 0.01)  # behind 42, at 100/s
-
-
-def test_real_clock_pacer_uses_monotonic_time():
-    """Production pacing, with the default clock: the same spacing in real monotonic seconds."""
-
-    pacer = Pacer(rate=100)
-    waits = [pacer.reserve(chat) for chat in range(10)]
-    assert waits[0] == 0 and 0.085 <= waits[-1] <= 0.1
-    assert 0.9 <= pacer.reserve(0) <= 1.0
-    pacer.pause(5)
-    assert pacer.reserve(42) >= 4.9

@@ -23,7 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.context import AppEnv
 from bot.outreach import rules
-from bot.outreach.pacing import BULK, retry_seconds
+from bot.send_budget import BULK, retry_seconds
 from bot.settings import Settings
 from storage import outbox, outreach
 from storage.customers import set_reachable

@@ -1,4 +1,7 @@
-"""Pacing bulk sends under Telegram's flood limits without ever holding up a customer's reply.
+"""The baseline for bench/send_budget.py: the rate limiter as shipped before the one send budget
+(bot/outreach/pacing.py until then), kept verbatim so the bench can measure it in the same run.
+
+Pacing bulk sends under Telegram's flood limits without ever holding up a customer's reply.
 
 Bulk sends (the outbox) are marked with `rate_limit_args=BULK`. This rate limiter paces those itself: a
 global rate (OUTREACH_RATE per second) and at most one per second per chat; a 429 pauses every bulk send
@@ -16,10 +19,10 @@ from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter
 
 from bot.clock import Clock
+from bot.send_budget import retry_seconds
 
 logger = logging.getLogger(__name__)
 
-BULK: dict[str, Any] = {"bulk": True}
 PER_CHAT_INTERVAL = 1.0
 
 
@@ -58,11 +61,6 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """Telegram said 429: no bulk send until `seconds` from now."""
         self.paused_until = max(self.paused_until, self.clock.monotonic() + seconds)
-
-
-def retry_seconds(error: RetryAfter) -> float:
-    value = error._retry_after  # always a timedelta, unlike the deprecated int-or-timedelta property
-    return value.total_seconds()
 
 
 class BulkAwareRateLimiter(AIORateLimiter):

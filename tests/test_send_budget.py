@@ -1,0 +1,149 @@
+"""The one send budget (bot/send_budget.py): replies go at once and are counted; bulk sends use what replies
+leave, one per second per chat, 20 a minute per group; 429 retry_after is waited out.
+
+A real ExtBot talks to the fake Bot API through FakeRequest; time is the harness's virtual clock, so every
+figure below is exact virtual seconds and nothing really waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from telegram.error import RetryAfter
+from telegram.ext import ExtBot
+
+from bot.send_budget import BULK, ReplyFirstRateLimiter
+from tests.fakes.bot_api import FakeBotApi, FakeRequest, too_many_requests
+from tests.harness import FakeClock
+
+
+class TimedBotApi(FakeBotApi):
+    """The fake Bot API noting the virtual time of every sendMessage it receives."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.at: list[tuple[float, int, str]] = []  # (virtual seconds, chat id, text)
+
+    async def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "sendMessage":
+            self.at.append((self.clock.monotonic(), int(params["chat_id"]), params["text"]))
+        return await super().handle(method, params)
+
+    def times(self, text: str, chat_id: int | None = None) -> list[float]:
+        return [at for at, chat, said in self.at if said == text and chat_id in (None, chat)]
+
+
+@pytest.fixture
+async def rig():
+    clock = FakeClock()
+    api = TimedBotApi(clock)
+    limiter = ReplyFirstRateLimiter(max_rate=30, bulk_rate=25, max_retries=2, clock=clock)
+    bot = ExtBot("123:TEST", request=FakeRequest(api), rate_limiter=limiter)
+    await bot.initialize()
+    try:
+        yield bot, api, clock, limiter
+    finally:
+        await bot.shutdown()
+
+
+def reply(bot: ExtBot, chat_id: int, text: str = "reply"):
+    return bot.send_message(chat_id, text)
+
+
+def bulk(bot: ExtBot, chat_id: int, text: str = "bulk"):
+    return bot.send_message(chat_id, text, rate_limit_args=BULK)
+
+
+async def test_replies_overtake_a_broadcast_in_progress_and_are_not_capped(rig):
+    bot, api, clock, limiter = rig
+    clock.hold_pacing()  # bulk sends that must wait stay waiting until the test lets time pass
+    broadcast = asyncio.gather(*(bulk(bot, 100 + n) for n in range(5)))
+    await clock.until_sleeping(1)  # the first went at once, the second waits for its slot
+    assert api.times("bulk") == [0.0]
+    # 40 replies in the same instant, above Telegram's 30/s: none is held back, none sleeps.
+    await asyncio.wait_for(asyncio.gather(*(reply(bot, 200 + n) for n in range(40))), 5)
+    assert api.times("reply") == [0.0] * 40
+    assert clock.monotonic() == 0.0 and len(clock.sleeps) == 1
+    assert len(limiter.budget.recent) == 41  # ... but every reply is counted in the shared window
+    clock.resume_pacing()
+    await broadcast
+    # The 40 replies and the first bulk message fill the second: the rest waits until they leave the
+    # window, then goes at the bulk rate (25/s).
+    assert api.times("bulk") == pytest.approx([0.0, 1.0, 1.04, 1.08, 1.12])
+
+
+@pytest.mark.parametrize("replies", [0, 5, 20])
+async def test_bulk_takes_only_what_replies_leave_of_the_overall_limit(rig, replies):
+    bot, api, _, limiter = rig
+    limiter.budget.bulk_interval = 0.001  # the bulk ceiling far above the overall limit
+    await asyncio.gather(*(reply(bot, 200 + n) for n in range(replies)))
+    await asyncio.gather(*(bulk(bot, 100 + n) for n in range(40)))
+    first_second = [at for at in api.times("bulk") if at < 1.0]
+    # 30/s overall, a fifth of it left free for replies yet to come: 24 a second between replies and bulk.
+    assert limiter.budget.bulk_ceiling == 24
+    assert len(first_second) == 24 - replies
+    assert len(api.times("bulk")) == 40
+
+
+async def test_bulk_keeps_to_the_bulk_rate_when_no_customer_is_writing(rig):
+    bot, api, _, _ = rig
+    await asyncio.gather(*(bulk(bot, 100 + n) for n in range(10)))
+    assert api.times("bulk") == pytest.approx([n * 0.04 for n in range(10)])  # OUTREACH_RATE 25/s
+
+
+async def test_bulk_sends_one_per_second_per_chat_counting_replies(rig):
+    bot, api, _, _ = rig
+    await asyncio.gather(bulk(bot, 7, "a"), bulk(bot, 7, "b"), bulk(bot, 7, "c"))
+    assert [at for at, chat, _ in api.at if chat == 7] == pytest.approx([0.0, 1.0, 2.0])
+    await reply(bot, 8)  # a reply at 2.0 s: the chat's next bulk message waits a second after it
+    await bulk(bot, 8)
+    assert api.times("bulk", chat_id=8) == pytest.approx([3.0])
+
+
+async def test_bulk_sends_at_most_20_a_minute_to_a_group(rig):
+    bot, api, _, _ = rig
+    await asyncio.gather(*(bulk(bot, -1001, f"g{n}") for n in range(21)))
+    times = [at for at, chat, _ in api.at if chat == -1001]
+    assert times[:20] == pytest.approx([float(n) for n in range(20)])  # one a second ...
+    assert times[20] == pytest.approx(60.0)  # ... and the 21st once the first is a minute old
+
+
+async def test_a_reply_waits_only_for_its_own_chats_bulk_message(rig):
+    """The one wait a reply has: right after a bulk message to the same chat Telegram would refuse it, so
+    it waits out the rest of that chat's second. Replies to every other chat go at once."""
+    bot, api, _, _ = rig
+    await bulk(bot, 5)
+    await asyncio.gather(reply(bot, 6), reply(bot, 5), reply(bot, 6))
+    assert api.times("reply", chat_id=6) == [0.0, 0.0]
+    assert api.times("reply", chat_id=5) == pytest.approx([1.0])
+
+
+async def test_a_429_on_a_reply_is_retried_after_retry_after_and_pauses_bulk(rig):
+    bot, api, _, _ = rig
+    api.fail("sendMessage", too_many_requests(retry_after=2), chat_id=9)
+    await asyncio.gather(reply(bot, 9), bulk(bot, 10))
+    # The refused reply went again after retry_after (+0.1 s); bulk waited for the pause too.
+    assert [chat for _, chat, _ in api.at] == [9, 10, 9] or [chat for _, chat, _ in api.at] == [9, 9, 10]
+    assert api.times("reply", chat_id=9) == pytest.approx([0.0, 2.1])
+    assert api.times("bulk", chat_id=10) == pytest.approx([2.1])
+    await reply(bot, 11)  # the pause holds bulk sends only: a new reply goes at once
+    assert api.times("reply", chat_id=11) == pytest.approx([2.1])
+
+
+async def test_a_429_on_bulk_pauses_every_bulk_send_and_retries(rig):
+    bot, api, _, _ = rig
+    api.fail("sendMessage", too_many_requests(retry_after=3), chat_id=20)
+    await asyncio.gather(bulk(bot, 20), bulk(bot, 21))
+    assert api.times("bulk", chat_id=20) == pytest.approx([0.0, 3.1])
+    assert api.times("bulk", chat_id=21) == pytest.approx([3.14])  # behind the retry, at the bulk rate
+
+
+async def test_still_refused_after_max_retries_raises_retry_after(rig):
+    bot, api, _, _ = rig
+    api.fail("sendMessage", too_many_requests(retry_after=1), chat_id=30, times=3)
+    with pytest.raises(RetryAfter):
+        await reply(bot, 30)
+    assert api.times("reply", chat_id=30) == pytest.approx([0.0, 1.1, 2.2])  # max_retries=2
