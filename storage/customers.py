@@ -96,26 +96,6 @@ async def rejoin(session: AsyncSession, *, customer: Customer) -> None:
     await session.flush()
 
 
-async def register_customer(
-    session: AsyncSession, *, profile: TelegramProfile, locale: str, start_payload: str | None = None
-) -> tuple[Customer, bool]:
-    """/start: create the customer, or refresh their names and opt them back in; (customer, created)."""
-    customer, created = await ensure_customer(
-        session, profile=profile, locale=locale, start_payload=start_payload
-    )
-    if not created:
-        customer.first_name = profile.first_name
-        customer.last_name = profile.last_name
-        customer.username = profile.username
-        customer.marketing_opt_in = True
-        customer.opted_out_at = None
-        customer.reachable = True
-        customer.last_seen_at = utcnow()
-        session.add(customer)
-        await session.flush()
-    return customer, created
-
-
 async def set_locale(session: AsyncSession, *, telegram_id: int, locale: str) -> bool:
     result = await session.execute(
         update(Customer).where(col(Customer.telegram_id) == telegram_id).values(locale=locale)
