@@ -41,7 +41,7 @@ from bot.settings import Settings
 from bot.unit_of_work import CommitBeforeSending
 from storage.db import Database
 from storage.migrate import upgrade_to_head
-from storage.models import Customer, OutboxMessage
+from storage.models import Customer, OutboxMessage, OutboxState
 from storage.outreach import create_broadcast
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeBotApi, FakeRequest, too_many_requests
@@ -221,6 +221,7 @@ async def run_broadcast(settings: Settings, db: Database, args, name: str, messa
             except TimeoutError:
                 timed_out = True
         sent = sum(1 for call in api.sent("sendMessage") if text in (call.text or ""))
+        await forget_unsent(db, draft.id)
         return Result(name, sent, elapsed.seconds, seen, dict(api.refused), timed_out)
     finally:
         await asyncio.wait_for(app.shutdown(), 30)
@@ -243,6 +244,17 @@ async def limit_outbox(db: Database, broadcast_id: int, messages: int, askers: i
         for start in range(0, len(doomed), 500):
             chunk = doomed[start : start + 500]
             await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(chunk)))  # type: ignore[attr-defined]
+
+
+async def forget_unsent(db: Database, broadcast_id: int) -> None:
+    """After a timeout: what the broadcast did not send must not go out in the next run's dispatch."""
+    async with db.session() as session:
+        await session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.broadcast_id == broadcast_id,  # type: ignore[arg-type]
+                OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),  # type: ignore[attr-defined]
+            )
+        )
 
 
 def show(result: Result, baseline: Result | None) -> None:
@@ -305,12 +317,12 @@ async def main(args) -> None:
 
 if __name__ == "__main__":
     parser = common.BenchParser(__doc__)
-    parser.add_size("--messages", 5000, 40, "customers the broadcast goes to")
-    parser.add_size("--baseline-messages", 1000, 20, "customers the baseline's broadcast goes to")
+    parser.add_size("--messages", 5000, 120, "customers the broadcast goes to")
+    parser.add_size("--baseline-messages", 1000, 60, "customers the baseline's broadcast goes to")
     parser.add_size("--askers", 400, 40, "customers writing to the bot during the broadcast")
     parser.add_argument("--ask-rate", type=float, default=20.0, help="customer messages per second")
     parser.add_argument("--rate", type=float, default=25.0, help="OUTREACH_RATE (messages per second)")
     parser.add_argument("--latency", type=float, default=20.0, help="Bot API round trip, ms")
-    parser.add_size("--phase-timeout", 900.0, 15.0, "seconds a broadcast may take before the run gives up")
-    parser.add_size("--drain-timeout", 30.0, 5.0, "seconds to wait for the last replies after a broadcast")
+    parser.add_size("--phase-timeout", 900.0, 12.0, "seconds a broadcast may take before the run gives up")
+    parser.add_size("--drain-timeout", 30.0, 3.0, "seconds to wait for the last replies after a broadcast")
     common.run(main, parser.parse_args())
