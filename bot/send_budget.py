@@ -115,8 +115,12 @@ class SendBudget:
             return 0.0
         return max(0.0, self.chat_last_bulk[chat] + PER_CHAT_INTERVAL - self.clock.monotonic())
 
-    def bulk_wait(self, chat: int | str | None) -> float:
-        """Seconds until a bulk send to `chat` fits the budget as it stands now (0: send it)."""
+    def bulk_wait(self, chat: int | str | None, *, since: float | None = None) -> float:
+        """Seconds until a bulk send to `chat` fits the budget as it stands now (0: send it).
+
+        `since`: when this send began to wait. A chat's replies hold its bulk message back for at most one
+        interval from then: a customer chatting more than once a second must not stop the broadcast
+        (bulk sends go in order, so the whole queue would wait on that one chat)."""
         now = self.clock.monotonic()
         self._trim(now)
         at = max(now, self.paused_until, self.next_bulk)
@@ -124,7 +128,11 @@ class SendBudget:
         if excess > 0:  # wait until enough of the last second's sends have left the window
             at = max(at, self.recent[excess - 1] + WINDOW)
         if chat is not None:
-            at = max(at, self.chat_last.get(chat, -PER_CHAT_INTERVAL) + PER_CHAT_INTERVAL)
+            after_any = self.chat_last.get(chat, -PER_CHAT_INTERVAL) + PER_CHAT_INTERVAL
+            if since is not None:
+                after_any = min(after_any, since + PER_CHAT_INTERVAL)
+            after_bulk = self.chat_last_bulk.get(chat, -PER_CHAT_INTERVAL) + PER_CHAT_INTERVAL
+            at = max(at, after_any, after_bulk)
             group = self.groups.get(chat)
             if group is not None:
                 while group and group[0] <= now - GROUP_WINDOW:
@@ -197,7 +205,8 @@ class ReplyFirstRateLimiter(BaseRateLimiter[Any]):
 
     async def _bulk_slot(self, chat: int | str | None) -> None:
         async with self._bulk_turn:
-            while (delay := self.budget.bulk_wait(chat)) > 0:
+            since = self.clock.monotonic()
+            while (delay := self.budget.bulk_wait(chat, since=since)) > 0:
                 await self.clock.sleep(delay)
             self.budget.record(chat, bulk=True)
 

@@ -147,3 +147,24 @@ async def test_still_refused_after_max_retries_raises_retry_after(rig):
     with pytest.raises(RetryAfter):
         await reply(bot, 30)
     assert api.times("reply", chat_id=30) == pytest.approx([0.0, 1.1, 2.2])  # max_retries=2
+
+
+async def test_a_customer_chatting_fast_holds_the_broadcast_back_at_most_a_second(rig):
+    """Replies to one chat every 0.2 s would keep its bulk message waiting for ever, and bulk sends go in
+    order, so the whole broadcast with it: the chat's replies hold its bulk message back a second at most."""
+    bot, api, clock, _ = rig
+    chatting = asyncio.Event()
+
+    async def customer_chats() -> None:
+        while not chatting.is_set():
+            await reply(bot, 9)
+            await clock.sleep(0.2)
+
+    talk = asyncio.create_task(customer_chats())
+    await clock.sleep(0.1)
+    await asyncio.wait_for(asyncio.gather(bulk(bot, 9, "to the chatter"), bulk(bot, 10, "next")), 10)
+    chatting.set()
+    await talk
+    (to_chatter,) = api.times("to the chatter", chat_id=9)
+    assert to_chatter <= 1.5, "held back about one interval from when it began to wait, not for ever"
+    assert api.times("next", chat_id=10)[0] >= to_chatter, "bulk sends keep their order"
