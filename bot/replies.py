@@ -27,13 +27,6 @@ async def user_locale(context: BotContext, user: User | None) -> str:
     return normalize_locale(user.language_code, default)
 
 
-async def commit_before_sending() -> None:
-    """No transaction stays open while Telegram answers: the update's work so far is committed first."""
-    unit = current()
-    if unit is not None:
-        await unit.commit()
-
-
 async def reply(
     update: Update,
     context: BotContext,
@@ -50,7 +43,6 @@ async def reply(
         return None
     locale = locale or await user_locale(context, update.effective_user)
     text = context.templates.render(locale, template, **values)
-    await commit_before_sending()
     return await context.bot.send_message(chat.id, text, parse_mode="HTML", reply_markup=reply_markup)
 
 
@@ -69,7 +61,6 @@ async def edit_or_reply(
     locale = locale or await user_locale(context, update.effective_user)
     text = context.templates.render(locale, template, **values)
     if query is not None and query.message is not None:
-        await commit_before_sending()
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=reply_markup)
     else:
         await reply(update, context, template, locale=locale, reply_markup=reply_markup, **values)
