@@ -13,6 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.sqlite_driver import one_hop_module
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -52,6 +54,8 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        elif make_url(url).get_driver_name() == "aiosqlite":
+            kwargs["module"] = one_hop_module()  # one thread round trip per statement, not four
         self.engine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _install_sqlite_pragmas(self.engine)
