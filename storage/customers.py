@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.faq import forget_gaps
+from storage.faq_votes import forget_votes
 from storage.handoff import close_for_forgotten
 from storage.models import Customer, Order, Survey, SurveyResponse
 from storage.outbox import forget_outreach
@@ -154,6 +155,7 @@ async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
     await remember_forgotten_welcome(session, customer_id=customer_id, telegram_id=telegram_id)
     await forget_outreach(session, customer_id=customer_id)
     await forget_gaps(session, customer_id=customer_id)
+    await forget_votes(session, customer_id=customer_id)
     await close_for_forgotten(session, customer_id=customer_id, now=utcnow())
     customer.telegram_id = None
     customer.first_name = None

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
+from bot.callback_kinds import BroadcastAction
+from bot.callbacks import ButtonHandler
 from bot.context import BotContext, env_of
 from bot.merchants import merchant_only
 from bot.outreach import broadcasts, rules
 from bot.outreach.jobs import kick
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.unit_of_work import handles
-from bot.updates import data_match, message_of, query_of, user_of
+from bot.updates import message_of, query_of, user_of
 from storage.outreach import birthday_changed_at, create_broadcast, set_birthday
 from storage.typed import saved_id
 
 CUSTOMER_COMMANDS = ("birthday",)
 MERCHANT_COMMANDS = ("broadcast",)
 
-BROADCAST_DATA = re.compile(r"^bc:(go|no|stop):(\d+)$")
 # Telegram allows 4096 characters; leave room for the opt-out footer.
 MAX_BROADCAST_CHARS = 3500
 BUTTONS = "outreach/buttons.html"
@@ -90,8 +90,14 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(label(locale, BUTTONS, "send"), callback_data=f"bc:go:{broadcast.id}"),
-                InlineKeyboardButton(label(locale, BUTTONS, "cancel"), callback_data=f"bc:no:{broadcast.id}"),
+                InlineKeyboardButton(
+                    label(locale, BUTTONS, "send"),
+                    callback_data=BroadcastAction("go", saved_id(broadcast)).pack(),
+                ),
+                InlineKeyboardButton(
+                    label(locale, BUTTONS, "cancel"),
+                    callback_data=BroadcastAction("no", saved_id(broadcast)).pack(),
+                ),
             ]
         ]
     )
@@ -112,8 +118,8 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
 async def answer_broadcast(update: Update, context: BotContext) -> None:
     """Send, cancel or stop a broadcast from its buttons; the message then shows progress."""
     query = query_of(update)
-    action, broadcast_id = data_match(BROADCAST_DATA, query).groups()
-    broadcast_id = int(broadcast_id)
+    button = BroadcastAction.of(update)
+    action, broadcast_id = button.action, button.broadcast_id
     env = env_of(context)
     await query.answer()
     if action == "go":
@@ -141,5 +147,5 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("birthday", set_my_birthday, filters=filters.ChatType.PRIVATE),
         CommandHandler("broadcast", start_broadcast),
-        CallbackQueryHandler(answer_broadcast, pattern=BROADCAST_DATA),
+        ButtonHandler(answer_broadcast, BroadcastAction),
     ]
