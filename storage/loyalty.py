@@ -140,19 +140,22 @@ def refs_for(customer: Customer) -> set[str]:
     return refs
 
 
-async def claim_unlinked_orders(session: AsyncSession, *, customer: Customer) -> list[Order]:
-    """Attach orders that named this customer (by a ref) but had no customer; returns them."""
+async def claim_unlinked_orders(
+    session: AsyncSession, *, customer: Customer, ordered_since: datetime | None = None
+) -> list[Order]:
+    """Attach orders that named this customer (by a ref) but had no customer; returns them.
+
+    `ordered_since` leaves older orders where they are (rows an earlier release stored with impossible
+    dates such as year 1, which date arithmetic cannot handle)."""
     refs = refs_for(customer)
     if not refs:
         return []
     if customer.id is not None:  # before the orders' foreign keys share-lock the row (see record_order)
         await lock_customer(session, customer_id=customer.id)
-    result = await session.exec(
-        select(Order)
-        .where(col(Order.customer_id).is_(None), col(Order.customer_ref).in_(refs))
-        .order_by(col(Order.ordered_at))
-        .with_for_update()
-    )
+    unlinked = select(Order).where(col(Order.customer_id).is_(None), col(Order.customer_ref).in_(refs))
+    if ordered_since is not None:
+        unlinked = unlinked.where(col(Order.ordered_at) >= ordered_since)
+    result = await session.exec(unlinked.order_by(col(Order.ordered_at)).with_for_update())
     orders = list(result.all())
     for order in orders:
         order.customer_id = customer.id
