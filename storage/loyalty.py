@@ -211,18 +211,19 @@ async def order_points(session: AsyncSession, *, order_id: int) -> list[PointsEn
 
 async def ledger_page(
     session: AsyncSession, *, customer_id: int, page: int, size: int
-) -> tuple[list[PointsEntry], int]:
-    """Newest entries first: (entries of the page, total count)."""
+) -> tuple[list[tuple[PointsEntry, datetime | None]], int]:
+    """Newest entries first, each with its order's date (None without an order): (page, total count)."""
     total = (
         await session.exec(
             select(func.count()).select_from(PointsEntry).where(col(PointsEntry.customer_id) == customer_id)
         )
     ).one()
     result = await session.exec(
-        select(PointsEntry)
+        select(PointsEntry, Order.ordered_at)
+        .outerjoin(Order, col(Order.id) == col(PointsEntry.order_id))
         .where(col(PointsEntry.customer_id) == customer_id)
         .order_by(col(PointsEntry.id).desc())
         .offset(page * size)
         .limit(size)
     )
-    return list(result.all()), int(total)
+    return [(entry, ordered_at) for entry, ordered_at in result.all()], int(total)
