@@ -5,7 +5,8 @@ Card and phone handlers live in card_handlers, membership (welcome bonus, waitin
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
@@ -22,6 +23,7 @@ from bot.unit_of_work import handles
 from bot.updates import query_of
 from storage import loyalty as store
 from storage import redeem_tokens
+from storage.models import PointsEntry
 from storage.redeem_tokens import TokenState
 from storage.typed import saved_id
 
@@ -67,6 +69,27 @@ async def show_balance(update: Update, context: BotContext) -> None:
     )
 
 
+def history_row(
+    entry: PointsEntry, ordered_at: datetime | None, *, now: datetime, benefits: dict[str, str]
+) -> dict[str, Any]:
+    """One /history line. Its date is when it happened (a purchase's order date), never a future one; points
+    still in the return window carry the date they become available instead of passing for earned."""
+    happened = ordered_at if entry.kind == "earn" and ordered_at is not None else entry.available_at
+    pending = entry.delta > 0 and entry.available_at > now
+    return {
+        "delta": entry.delta,
+        "kind": entry.kind,
+        "date": min(happened, now).date().isoformat(),
+        "pending_until": entry.available_at.date().isoformat() if pending else None,
+        # A redemption's note is the reward id; the customer knows the reward by its benefit.
+        "note": (
+            benefits.get(entry.note, entry.note)
+            if entry.kind == "redeem" and entry.note is not None
+            else entry.note
+        ),
+    }
+
+
 @handles(writes=False, joins=True)
 async def show_history(update: Update, context: BotContext) -> None:
     """The customer's ledger, newest first, a page at a time."""
@@ -99,21 +122,10 @@ async def show_history(update: Update, context: BotContext) -> None:
                 context.templates.label(locale, BUTTONS, "older"), callback_data=HistoryPage(page + 1).pack()
             )
         )
-    # A redemption's note is the reward id; the customer knows the reward by its benefit, in their language.
+    # Reward benefits in the customer's language, for the notes of their redemptions.
     benefits = {reward.id: reward.benefit for reward in context.settings.loyalty_programme.rewards(locale)}
-    rows = [
-        {
-            "delta": entry.delta,
-            "kind": entry.kind,
-            "date": entry.available_at.date().isoformat(),
-            "note": (
-                benefits.get(entry.note, entry.note)
-                if entry.kind == "redeem" and entry.note is not None
-                else entry.note
-            ),
-        }
-        for entry in entries
-    ]
+    now = context.clock.now()
+    rows = [history_row(entry, ordered_at, now=now, benefits=benefits) for entry, ordered_at in entries]
     await edit_or_reply(
         update,
         context,

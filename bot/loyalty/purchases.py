@@ -8,7 +8,7 @@ in through the `OrderListeners` the caller passes (`bot/loyalty/order_events.py`
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +23,8 @@ from storage.points import add_points, add_welcome_bonus, lock_customer
 from storage.typed import saved_id
 
 MAX_FUTURE = timedelta(days=1)  # clock skew allowance for order dates
+# Older order dates are typos or forgeries ("0001-01-01"); date arithmetic on them overflows.
+EARLIEST_ORDER_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class BadOrder(ValueError):
@@ -69,7 +71,7 @@ def validate_order(
         raise BadOrder("amount_negative")
     if amount_minor > settings.loyalty_max_order_amount * 10**settings.currency_exponent:
         raise BadOrder("amount_too_large")
-    if ordered_at.tzinfo is None or ordered_at > now + MAX_FUTURE:
+    if ordered_at.tzinfo is None or not EARLIEST_ORDER_DATE <= ordered_at <= now + MAX_FUTURE:
         raise BadOrder("date")
     if currency.upper() != settings.currency:
         raise BadOrder("currency")
@@ -214,7 +216,9 @@ async def link_customer(
 ) -> list[OrderOutcome]:
     """Attach the orders that named this customer before they were known, and award their points."""
     outcomes = []
-    for order in await store.claim_unlinked_orders(session, customer=customer, locked=locked):
+    for order in await store.claim_unlinked_orders(
+        session, customer=customer, locked=locked, ordered_since=EARLIEST_ORDER_DATE
+    ):
         if order.status == OrderStatus.PAID and customer.id is not None:
             outcomes.append(
                 await award_order_points(session, settings=settings, order=order, customer_id=customer.id)
