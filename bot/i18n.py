@@ -18,6 +18,7 @@ from jinja2.bccache import Bucket
 from jinja2.ext import Extension
 from markupsafe import Markup, escape
 
+from bot import formatting
 from bot.settings import LOCALES
 
 # First-strong isolate / pop directional isolate: keep a Latin name, code or number from reordering the
@@ -124,6 +125,8 @@ def _environment(root: Path, globals_: tuple[tuple[str, Any], ...]) -> Environme
             extensions=[KeepLineBreaks],
         )
         env.filters["isolate"] = isolate
+        env.filters.update(formatting.FILTERS)
+        env.globals.update(formatting.GLOBALS)
         env.globals.update(globals_)
         _ENVIRONMENTS[key] = env
     return env
@@ -136,6 +139,8 @@ class Templates:
         self.root = root
         self.default_locale = default_locale
         self.env = _environment(root, tuple(sorted((globals_ or {}).items())))
+        found = (globals_ or {}).get("formats")
+        self.formats = found if isinstance(found, formatting.Formats) else formatting.DEFAULT
 
     def _locale(self, locale: str | None) -> str:
         return locale if locale in LOCALES else self.default_locale
