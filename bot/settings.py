@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     currency: str = "USD"
     # ISO 4217 minor unit: amounts are stored as integers of 10**-exponent currency units.
     currency_exponent: int = Field(default=2, ge=0, le=4)
+    # Digits of numbers and dates in Arabic messages: Latin (0-9) or Arabic-Indic (٠-٩). Typed digits of
+    # either script (and Persian ۰-۹) are read whatever this says.
+    arabic_digits: Literal["latin", "arabic"] = "latin"
+    # Dates in Arabic messages: Gregorian, or Hijri (Umm al-Qura).
+    arabic_calendar: Literal["gregorian", "hijri"] = "gregorian"
 
     # Updates handled at the same time. Different chats run concurrently, so a merchant's slow /export or a
     # slow Telegram call does not hold other customers' replies; one chat's (and one user's) updates still

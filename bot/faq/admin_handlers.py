@@ -19,6 +19,7 @@ from bot.callback_kinds import FaqCancel, FaqDelete, FaqKeep
 from bot.callbacks import ButtonHandler, parse_id
 from bot.context import BotContext, env_of
 from bot.faq import library
+from bot.formatting import latin_digits
 from bot.merchants import merchant_only
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.settings import LOCALES
@@ -88,7 +89,7 @@ async def ask_step(update: Update, context: BotContext, draft: dict) -> None:
 @merchant_only
 async def manage_faq(update: Update, context: BotContext) -> None:
     """/faq list|add|edit|delete|gaps|cancel (merchants)."""
-    args = context.args or []
+    args = [latin_digits(arg) for arg in context.args or []]  # `/faq edit ١٢` is entry 12
     command, rest = args[0].lower(), args[1:]
     action = {
         "list": list_entries,

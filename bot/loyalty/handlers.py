@@ -53,11 +53,11 @@ async def show_balance(update: Update, context: BotContext) -> None:
     tier = programme.tier_for(spend, settings.currency_exponent, locale=customer.locale)
     upcoming = programme.next_tier(tier, locale=customer.locale)
     unit = 10**settings.currency_exponent
-    values = {"tier": tier.name, "next_tier": upcoming.name if upcoming else None, "missing": "", "bar": ""}
+    values = {"tier": tier.name, "next_tier": upcoming.name if upcoming else None, "missing": 0, "bar": ""}
     if upcoming is not None:
         span = (upcoming.min_spend - tier.min_spend) * unit
         values["bar"] = rules.progress_bar((spend - tier.min_spend * unit) / span)
-        values["missing"] = rules.format_amount(upcoming.min_spend * unit - spend, settings.currency_exponent)
+        values["missing"] = upcoming.min_spend * unit - spend  # minor units
     await reply(
         update,
         context,
@@ -79,8 +79,8 @@ def history_row(
     return {
         "delta": entry.delta,
         "kind": entry.kind,
-        "date": min(happened, now).date().isoformat(),
-        "pending_until": entry.available_at.date().isoformat() if pending else None,
+        "date": min(happened, now),  # the templates show the shop's day
+        "pending_until": entry.available_at if pending else None,
         # A redemption's note is the reward id; the customer knows the reward by its benefit.
         "note": (
             benefits.get(entry.note, entry.note)

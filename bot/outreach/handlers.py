@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, filters
@@ -28,12 +26,6 @@ MAX_BROADCAST_CHARS = 3500
 BUTTONS = "outreach/buttons.html"
 
 
-def birthday_label(context: BotContext, locale: str, birthday: date) -> str:
-    month = context.templates.label(locale, "outreach/labels.html", "month", number=birthday.month)
-    year = "" if birthday.year == rules.NO_YEAR else f" {birthday.year}"
-    return f"{birthday.day} {month}{year}"
-
-
 @handles(writes=True, joins=True)
 async def set_my_birthday(update: Update, context: BotContext) -> None:
     """/birthday [dd-mm[-yyyy]]: show or save the customer's birthday."""
@@ -43,8 +35,7 @@ async def set_my_birthday(update: Update, context: BotContext) -> None:
     locale = customer.locale
     settings, now = context.settings, context.clock.now()
     if not context.args:
-        label = birthday_label(context, locale, customer.birthday) if customer.birthday else None
-        await reply(update, context, "outreach/birthday_ask.html", locale=locale, birthday=label)
+        await reply(update, context, "outreach/birthday_ask.html", locale=locale, birthday=customer.birthday)
         return
     today = now.astimezone(settings.timezone).date()
     birthday = rules.parse_birthday(" ".join(context.args), today=today)
@@ -62,7 +53,7 @@ async def set_my_birthday(update: Update, context: BotContext) -> None:
         context,
         "outreach/birthday_saved.html",
         locale=locale,
-        birthday=birthday_label(context, locale, birthday),
+        birthday=birthday,
         gift=gift and settings.outreach_birthday_points > 0,
         points=settings.outreach_birthday_points,
         lock_days=settings.outreach_birthday_lock_days,

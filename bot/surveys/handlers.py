@@ -12,6 +12,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.callback_kinds import SurveyScore, SurveySkip
 from bot.callbacks import ButtonHandler
 from bot.context import BotContext
+from bot.formatting import latin_digits
 from bot.merchants import merchant_only
 from bot.replies import edit_or_reply, reply
 from bot.surveys import answers
@@ -156,7 +157,7 @@ async def resolve_target(session, target: str) -> list[int]:
 @merchant_only
 async def send_survey(update: Update, context: BotContext) -> None:
     """/survey <nps|csat|ces> [member code|telegram id|phone|all]: send a survey now (no target = all)."""
-    args = context.args or []
+    args = [latin_digits(arg) for arg in context.args or []]  # a phone or id in Arabic-Indic digits too
     kinds = {kind.value for kind in SurveyKind}
     if len(args) not in (1, 2) or args[0].lower() not in kinds:
         await reply(update, context, "surveys/usage.html")
