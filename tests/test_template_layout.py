@@ -44,6 +44,7 @@ class Sample(int):
 SAMPLES: dict[str, Any] = {
     "date": date(2026, 3, 1),
     "available_on": date(2026, 3, 1),
+    "pending_until": datetime(2026, 3, 15, 12, tzinfo=UTC),
     "until": datetime(2026, 3, 1, 12, tzinfo=UTC),
     "birthday": date(1990, 3, 1),
     "start": date(2026, 2, 1),
