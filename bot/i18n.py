@@ -109,8 +109,9 @@ _ENVIRONMENTS: dict[tuple[str, tuple[tuple[str, Any], ...]], Environment] = {}
 
 def _environment(root: Path, globals_: tuple[tuple[str, Any], ...]) -> Environment:
     """One environment per templates folder and globals, kept for the process: an application built again
-    in the same process (the tests build one per test) finds its templates loaded (a file is still
-    reloaded when it changes on disk: Jinja checks its modification time)."""
+    in the same process (the tests build one per test) finds its templates loaded. Templates are part of
+    the installed release, so Jinja does not look at their modification time on every use (auto_reload
+    off: a stat per template per message); a change takes a restart."""
     key = (str(root), globals_)
     env = _ENVIRONMENTS.get(key)
     if env is None:
@@ -123,6 +124,7 @@ def _environment(root: Path, globals_: tuple[tuple[str, Any], ...]) -> Environme
             keep_trailing_newline=False,
             bytecode_cache=_COMPILED,
             extensions=[KeepLineBreaks],
+            auto_reload=False,
         )
         env.filters["isolate"] = isolate
         env.filters.update(formatting.FILTERS)
@@ -141,6 +143,10 @@ class Templates:
         self.env = _environment(root, tuple(sorted((globals_ or {}).items())))
         found = (globals_ or {}).get("formats")
         self.formats = found if isinstance(found, formatting.Formats) else formatting.DEFAULT
+        # Plain texts that take no values (command descriptions, menus) and macro modules (button
+        # labels), made once: /help alone rendered a template per command on every call.
+        self._texts: dict[tuple[str, str], str] = {}
+        self._modules: dict[tuple[str, str], Any] = {}
 
     def _locale(self, locale: str | None) -> str:
         return locale if locale in LOCALES else self.default_locale
@@ -154,13 +160,22 @@ class Templates:
     def label(self, locale: str | None, name: str, macro: str, /, **kwargs: Any) -> str:
         """Plain text of macro `macro` in `<locale>/<name>` (for buttons and menus)."""
         locale = self._locale(locale)
-        module = self.env.get_template(f"{locale}/{name}").make_module({"locale": locale})
+        module = self._modules.get((locale, name))
+        if module is None:
+            module = self.env.get_template(f"{locale}/{name}").make_module({"locale": locale})
+            self._modules[(locale, name)] = module
         value = getattr(module, macro)(**kwargs)
         return unescape(finish(str(value))).strip()
 
     def text(self, locale: str | None, name: str, /, **context: Any) -> str:
         """Plain text of a whole template (for menus and captions that Telegram does not parse)."""
-        return unescape(self.render(locale, name, **context))
+        if context:
+            return unescape(self.render(locale, name, **context))
+        key = (self._locale(locale), name)
+        found = self._texts.get(key)
+        if found is None:
+            found = self._texts[key] = unescape(self.render(locale, name))
+        return found
 
     def macro_names(self, locale: str, name: str) -> set[str]:
         module = self.env.get_template(f"{locale}/{name}").make_module({"locale": locale})

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.faq import forget_gaps
 from storage.faq_votes import forget_votes
@@ -30,8 +32,15 @@ class TelegramProfile:
     username: str | None = None
 
 
+@cache
+def _by_telegram_id() -> SelectOfScalar[Customer]:
+    # Built once, run with its parameter: every update looks its customer up, and building the statement
+    # cost more Python than running it.
+    return select(Customer).where(col(Customer.telegram_id) == bindparam("telegram_id"))
+
+
 async def get_customer(session: AsyncSession, *, telegram_id: int) -> Customer | None:
-    result = await session.exec(select(Customer).where(col(Customer.telegram_id) == telegram_id))
+    result = await session.exec(_by_telegram_id(), params={"telegram_id": telegram_id})
     return result.first()
 
 

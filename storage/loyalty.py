@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import exists, func, or_, update
+from sqlalchemy import bindparam, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Customer, Order, OrderStatus, PointsEntry
 from storage.points import lock_customer, new_member_code
 from storage.rollups import refresh_customer
-from storage.typed import rowcount
+from storage.typed import rowcount, table_of
 
 MEMBER_CODE = re.compile(r"^M[A-HJ-NP-Z2-9]{7}$")
 FIND_BATCH = 1000  # refs per query: four IN lists stay under both backends' parameter limits
@@ -206,15 +206,21 @@ async def set_phone(session: AsyncSession, *, customer: Customer, phone: str) ->
     await session.flush()
 
 
+@cache
+def _spend_between() -> Any:
+    # Built once (it runs on every /balance), with its values as parameters.
+    return select(func.coalesce(func.sum(Order.amount_minor), 0)).where(
+        col(Order.customer_id) == bindparam("customer_id"),
+        col(Order.status) == OrderStatus.PAID,
+        col(Order.ordered_at) >= bindparam("since", type_=table_of(Order).c.ordered_at.type),
+        col(Order.ordered_at) < bindparam("until", type_=table_of(Order).c.ordered_at.type),
+    )
+
+
 async def spend_since(session: AsyncSession, *, customer_id: int, since: datetime, until: datetime) -> int:
     """Paid order amounts (minor units) of a customer in [since, until)."""
-    statement = select(func.coalesce(func.sum(Order.amount_minor), 0)).where(
-        col(Order.customer_id) == customer_id,
-        col(Order.status) == OrderStatus.PAID,
-        col(Order.ordered_at) >= since,
-        col(Order.ordered_at) < until,
-    )
-    return int((await session.exec(statement)).one())
+    params = {"customer_id": customer_id, "since": since, "until": until}
+    return int((await session.exec(_spend_between(), params=params)).one())
 
 
 async def order_points(session: AsyncSession, *, order_id: int) -> list[PointsEntry]:

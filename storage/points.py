@@ -7,8 +7,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import case, exists, func, literal, true
+from sqlalchemy import bindparam, case, exists, func, literal, true
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -115,11 +117,15 @@ async def remember_forgotten_welcome(session: AsyncSession, *, customer_id: int,
     )
 
 
+@cache
+def _entries_of() -> Any:
+    return select(PointsEntry).where(col(PointsEntry.customer_id) == bindparam("customer_id"))
+
+
 async def ledger_entries(session: AsyncSession, *, customer_id: int) -> list[PointsEntry]:
-    """Every ledger entry of the customer, in no particular order (bot/loyalty/ledger.py replays them)."""
-    return list(
-        (await session.exec(select(PointsEntry).where(col(PointsEntry.customer_id) == customer_id))).all()
-    )
+    """Every ledger entry of the customer, in no particular order (bot/loyalty/ledger.py replays them).
+    The statement is built once: /balance and every award run it."""
+    return list((await session.exec(_entries_of(), params={"customer_id": customer_id})).all())
 
 
 async def order_dates(session: AsyncSession, *, order_ids: set[int]) -> dict[int, datetime]:
