@@ -35,3 +35,7 @@ def templates_dir() -> Path:
 
 def sample_faq_file() -> Path:
     return packaged_dir(DATA_PACKAGE) / "faq.yaml"
+
+
+def sample_smalltalk_file() -> Path:
+    return packaged_dir(DATA_PACKAGE) / "smalltalk.yaml"
