@@ -154,12 +154,21 @@ async def get_gap(session: AsyncSession, *, gap_id: int) -> FaqGap | None:
     return await session.get(FaqGap, gap_id)
 
 
+async def forget_answered_gaps(session: AsyncSession, *, locale: str, normalized: str) -> int:
+    """A question the merchant answered from /faq gaps leaves the list (every gap of that wording)."""
+    result = await session.execute(
+        delete(FaqGap).where(col(FaqGap.locale) == locale, col(FaqGap.normalized) == normalized)
+    )
+    return rowcount(result)
+
+
 @dataclass(frozen=True)
 class GapSummary:
     example: str
     locale: str
     count: int
     last_asked_at: datetime
+    gap_id: int  # the latest gap of this wording: what the "Answer this" button opens
 
 
 async def gap_summary(session: AsyncSession, *, since: datetime, limit: int) -> list[GapSummary]:
@@ -171,6 +180,7 @@ async def gap_summary(session: AsyncSession, *, since: datetime, limit: int) -> 
             func.count().label("count"),
             func.max(FaqGap.text).label("example"),
             func.max(FaqGap.asked_at).label("last"),
+            func.max(FaqGap.id).label("gap_id"),
         )
         .where(col(FaqGap.asked_at) >= since)
         .group_by(FaqGap.normalized, FaqGap.locale)
@@ -179,7 +189,8 @@ async def gap_summary(session: AsyncSession, *, since: datetime, limit: int) -> 
     )
     rows = (await session.execute(statement)).all()
     return [
-        GapSummary(example, locale, count, _aware(last)) for _normalized, locale, count, example, last in rows
+        GapSummary(example, locale, count, _aware(last), gap_id)
+        for _normalized, locale, count, example, last, gap_id in rows
     ]
 
 
