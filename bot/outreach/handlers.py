@@ -22,7 +22,8 @@ from storage.typed import saved_id
 CUSTOMER_COMMANDS = ("birthday",)
 MERCHANT_COMMANDS = ("broadcast",)
 
-BROADCAST_DATA = re.compile(r"^bc:(go|no|stop):(\d+)$")
+BROADCAST_DATA = re.compile(r"^bc:(go|no|stop|test):(\d+)$")
+ID_MAX = 2**31 - 1  # broadcast ids are 32-bit: a larger one is no button this bot sent
 # Telegram allows 4096 characters; leave room for the opt-out footer.
 MAX_BROADCAST_CHARS = 3500
 BUTTONS = "outreach/buttons.html"
@@ -82,7 +83,7 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
         await reply(update, context, "outreach/broadcast_too_long.html", limit=MAX_BROADCAST_CHARS)
         return
     env = env_of(context)
-    members = await broadcasts.segment_members(env, segment)
+    audience = await broadcasts.audience(env, segment)
     async with context.uow.writing() as session:
         broadcast = await create_broadcast(session, created_by=user_of(update).id, segment=segment, text=text)
     locale = await user_locale(context, update.effective_user)
@@ -92,7 +93,8 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
             [
                 InlineKeyboardButton(label(locale, BUTTONS, "send"), callback_data=f"bc:go:{broadcast.id}"),
                 InlineKeyboardButton(label(locale, BUTTONS, "cancel"), callback_data=f"bc:no:{broadcast.id}"),
-            ]
+            ],
+            [InlineKeyboardButton(label(locale, BUTTONS, "test"), callback_data=f"bc:test:{broadcast.id}")],
         ]
     )
     await reply(
@@ -102,7 +104,8 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
         locale=locale,
         reply_markup=keyboard,
         segment=segment,
-        count=len(members),
+        count=len(audience.recipients),
+        audience=audience,
         # The customer's message as rendered by its autoescaping template: the merchant's words are escaped.
         preview=Markup(broadcasts.customer_text(env, locale, text)),  # noqa: S704
     )
@@ -115,6 +118,12 @@ async def answer_broadcast(update: Update, context: BotContext) -> None:
     action, broadcast_id = data_match(BROADCAST_DATA, query).groups()
     broadcast_id = int(broadcast_id)
     env = env_of(context)
+    if action == "test":  # only to the merchant who wrote it; the preview and its buttons stay
+        locale = await user_locale(context, update.effective_user)
+        sent = broadcast_id <= ID_MAX and await broadcasts.send_test(env, broadcast_id=broadcast_id)
+        notice = "outreach/broadcast_test_sent.html" if sent else "outreach/broadcast_gone.html"
+        await query.answer(context.templates.text(locale, notice), show_alert=not sent)
+        return
     await query.answer()
     if action == "go":
         shown = query.message
