@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import FaqEntry, FaqGap, FaqMeta
+from storage.text import storable
 from storage.typed import rowcount, saved_id, table_of
 from storage.upsert import dialect_insert
 
@@ -139,7 +140,14 @@ async def record_gap(
     asked_at: datetime,
     customer_id: int | None = None,
 ) -> int:
-    gap = FaqGap(locale=locale, text=text, normalized=normalized, asked_at=asked_at, customer_id=customer_id)
+    # A customer's words may hold NUL, which PostgreSQL refuses: the question is kept without it.
+    gap = FaqGap(
+        locale=locale,
+        text=storable(text),
+        normalized=storable(normalized),
+        asked_at=asked_at,
+        customer_id=customer_id,
+    )
     session.add(gap)
     await session.flush()
     return saved_id(gap)
