@@ -118,9 +118,11 @@ class Tally:
     transactions: int = 0
     api_calls: int = 0
     latency: float = 0.0
+    sql: list[str] = field(default_factory=list)  # the statements themselves, with --show-sql
 
 
 CURRENT: ContextVar[Tally | None] = ContextVar("bench_inbound_update", default=None)
+SHOW_SQL: list[bool] = [False]  # --show-sql: keep each update's statements (set once in main)
 
 
 class SlowBotApi(FakeBotApi):
@@ -147,6 +149,8 @@ def count_sql(db: Database) -> None:
         tally = CURRENT.get()
         if tally is not None and not statement.startswith("BEGIN"):
             tally.statements += 1
+            if SHOW_SQL[0]:
+                tally.sql.append(" ".join(statement.split())[:150])
 
     @event.listens_for(engine, "begin")
     def _begin(_connection: Any) -> None:
@@ -560,6 +564,17 @@ def report(mode: str, runs: list[Run], bare: list[Run], args, note: str) -> int:
     return unanswered
 
 
+def show_sql(tallies: list[Tally]) -> None:
+    """The statements of the costliest update of each kind (first run of the first mode)."""
+    print("\nSQL of the costliest update of each kind:")
+    for kind in KINDS:
+        costliest = max((t for t in tallies if t.kind == kind), key=lambda t: t.statements, default=None)
+        if costliest is not None:
+            print(f"  {kind}: {costliest.statements} statements, {costliest.transactions} transaction(s)")
+            for statement in costliest.sql:
+                print(f"    {statement}")
+
+
 async def measure_mix(url: str, args, log: ErrorCount) -> bool:
     """The mix in every mode, interleaved with the bare app, then with the rate limiter as built."""
     settings = bench_settings(url)
@@ -614,6 +629,8 @@ async def measure_mix(url: str, args, log: ErrorCount) -> bool:
             )
             for mode in args.modes:
                 errors.unanswered += report(mode, *results[mode], args, note)
+            if args.show_sql:
+                show_sql(results[args.modes[0]][0][0].tallies)
             if db.is_sqlite:
                 print("  (SQL/upd leaves out SQLite's BEGIN [IMMEDIATE], one per transaction: see tx/upd)")
             app.bot._rate_limiter = built
@@ -752,6 +769,7 @@ async def measure_export(url: str, args, log: ErrorCount) -> bool:
 
 
 async def main(args) -> None:
+    SHOW_SQL[0] = args.show_sql
     log = ErrorCount()
     logging.basicConfig(level=logging.WARNING, handlers=[log], force=True)
     async with common.scratch_database(args.postgres) as url:
@@ -782,6 +800,7 @@ if __name__ == "__main__":
     parser.add_argument("--chats", type=int, default=64, help="concurrent mode: customers at once (64)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="Bot API round trip per call (0)")
     parser.add_argument("--balance-rate", type=float, default=5.0, help="customers' /balance per second (5)")
+    parser.add_argument("--show-sql", action="store_true", help="print each kind's costliest SQL")
     parser.add_argument(
         "--modes", type=modes, default=["sequential", "concurrent"], help="sequential,concurrent (both)"
     )

@@ -63,6 +63,7 @@ class EnforcingBotApi(FakeBotApi):
         self.delivered: deque[float] = deque()  # arrival times of messages accepted in the last second
         self.chat_last: dict[int, float] = {}
         self.refused: dict[str, int] = {"reply": 0, "bulk": 0}
+        self.reasons: dict[str, int] = {"overall": 0, "chat": 0}  # which limit the 429s were for
         self.bulk_text = "\0"
 
     async def handle(self, method, params):
@@ -83,8 +84,10 @@ class EnforcingBotApi(FakeBotApi):
         while self.delivered and self.delivered[0] <= now - 1.0:
             self.delivered.popleft()
         if len(self.delivered) >= OVERALL_PER_SECOND:
+            self.reasons["overall"] += 1
             return too_many_requests(retry_after=1)
         if now - self.chat_last.get(chat_id, -PER_CHAT_SECONDS) < PER_CHAT_SECONDS:
+            self.reasons["chat"] += 1
             return too_many_requests(retry_after=1)
         self.delivered.append(now)
         self.chat_last[chat_id] = now
@@ -99,6 +102,7 @@ class Result:
     customers: Customers
     refused: dict[str, int]
     timed_out: bool = False
+    reasons: dict[str, int] = field(default_factory=dict)  # 429s by limit: overall, chat
 
     @property
     def latencies(self) -> list[float]:
@@ -222,7 +226,7 @@ async def run_broadcast(settings: Settings, db: Database, args, name: str, messa
                 timed_out = True
         sent = sum(1 for call in api.sent("sendMessage") if text in (call.text or ""))
         await forget_unsent(db, draft.id)
-        return Result(name, sent, elapsed.seconds, seen, dict(api.refused), timed_out)
+        return Result(name, sent, elapsed.seconds, seen, dict(api.refused), timed_out, dict(api.reasons))
     finally:
         await asyncio.wait_for(app.shutdown(), 30)
         await asyncio.wait_for(app.post_shutdown(app), 30)
@@ -267,7 +271,9 @@ def show(result: Result, baseline: Result | None) -> None:
         )
     print(
         f"{result.name}: broadcast {result.sent} messages in {result.seconds:.1f} s = {result.rate:.1f}/s; "
-        f"429 answers: {result.refused['reply']} to replies, {result.refused['bulk']} to bulk; "
+        f"429 answers: {result.refused['reply']} to replies, {result.refused['bulk']} to bulk "
+        f"({result.reasons.get('overall', 0)} over 30/s, "
+        f"{result.reasons.get('chat', 0)} over 1/s in a chat); "
         f"{len(result.latencies)} replies, p50 {1000 * p50:.0f} ms, p95 {1000 * p95:.0f} ms, "
         f"max {1000 * max(result.latencies, default=float('nan')):.0f} ms; {result.customers.failed} "
         f"replies failed, {result.customers.abandoned} unanswered{vs}"
@@ -323,6 +329,6 @@ if __name__ == "__main__":
     parser.add_argument("--ask-rate", type=float, default=20.0, help="customer messages per second")
     parser.add_argument("--rate", type=float, default=25.0, help="OUTREACH_RATE (messages per second)")
     parser.add_argument("--latency", type=float, default=20.0, help="Bot API round trip, ms")
-    parser.add_size("--phase-timeout", 900.0, 12.0, "seconds a broadcast may take before the run gives up")
+    parser.add_size("--phase-timeout", 900.0, 40.0, "seconds a broadcast may take before the run gives up")
     parser.add_size("--drain-timeout", 30.0, 3.0, "seconds to wait for the last replies after a broadcast")
     common.run(main, parser.parse_args())

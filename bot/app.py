@@ -25,6 +25,7 @@ from bot.faq import handlers as faq
 from bot.faq import handoff_handlers as handoff
 from bot.faq import library as faq_library
 from bot.faq import smalltalk
+from bot.formatting import template_globals
 from bot.i18n import Templates
 from bot.loyalty import award_handlers as loyalty_award
 from bot.loyalty import expiry as loyalty_expiry
@@ -130,7 +131,7 @@ def build_application(
     templates = Templates(
         settings.templates_dir,
         default_locale=settings.default_locale,
-        globals_={"shop_name": settings.shop_name, "currency": settings.currency},
+        globals_=template_globals(settings),
     )
     try:
         phrasebook = smalltalk.load_file(settings.smalltalk_file)

@@ -103,7 +103,11 @@ async def open_unit(update: Update, context: BotContext) -> None:
     if intent.joins and private and (customer is None or customer.member_code is None):
         session = await unit.write()
         customer, unit.created = await customers.ensure_customer(
-            session, profile=profile_of(user), locale=unit.locale, start_payload=start_payload(update)
+            session,
+            profile=profile_of(user),
+            locale=unit.locale,
+            start_payload=start_payload(update),
+            member_code=True,
         )
         unit.customer = customer
         for listener in context.bot_data.get(JOIN_LISTENERS_KEY, ()):

@@ -1,12 +1,13 @@
-"""Last-resort replies: unknown commands and messages the bot cannot use (stickers, photos, ...)."""
+"""Last-resort replies: unknown commands, messages the bot cannot use (stickers, photos, ...) and taps on
+buttons no handler took (random, outdated or oversized data): every callback query gets an answer."""
 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.replies import reply
+from bot.replies import answer_inactive, reply
 
 UNSUPPORTED_MEDIA = (
     filters.Sticker.ALL
@@ -38,4 +39,5 @@ def handlers() -> list[BaseHandler]:
     return [
         MessageHandler(filters.COMMAND & private, unknown_command),
         MessageHandler(UNSUPPORTED_MEDIA & private, unsupported_message),
+        CallbackQueryHandler(answer_inactive),  # no pattern: any tap the handlers above did not take
     ]

@@ -64,3 +64,13 @@ async def edit_or_reply(
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=reply_markup)
     else:
         await reply(update, context, template, locale=locale, reply_markup=reply_markup, **values)
+
+
+async def answer_inactive(update: Update, context: BotContext) -> None:
+    """Answer a tap on a button the bot no longer knows (expired, outdated, forged) with a short alert;
+    nothing else happens."""
+    query = update.callback_query
+    if query is None:
+        return
+    locale = await user_locale(context, update.effective_user)
+    await query.answer(context.templates.text(locale, "common/button_inactive.html"), show_alert=True)

@@ -33,6 +33,10 @@ def templates_dir() -> Path:
     return packaged_dir(TEMPLATES_PACKAGE)
 
 
+def sample_programme_file() -> Path:
+    return packaged_dir(DATA_PACKAGE) / "programme.yaml"
+
+
 def sample_faq_file() -> Path:
     return packaged_dir(DATA_PACKAGE) / "faq.yaml"
 

@@ -5,13 +5,16 @@ Telegram allows about TELEGRAM_MAX_RATE messages per second over all chats, one 
 with `rate_limit_args=BULK`: the outbox) share that one budget, but not equally:
 
 - A reply is sent at once. The limiter only writes it into the budget's window; it never waits for the
-  bulk pace, for a broadcast in progress or for the overall limit (a burst of replies above Telegram's limit
-  draws 429s, which are waited out and retried, rather than being throttled in advance). The one wait: a
-  reply right after a bulk message to the same chat waits out the rest of that chat's second, as Telegram
-  would refuse it anyway (and a 429 costs at least a second).
+  bulk pace or for a broadcast in progress. Two waits, both for what Telegram would refuse anyway (and a
+  429 costs at least a second): a reply right after a bulk message to the same chat waits out the rest of
+  that chat's second, and a reply when the last second already holds TELEGRAM_MAX_RATE sends waits until
+  the oldest leaves it (bulk sends leave REPLY_HEADROOM of the window to replies, so this is a burst of
+  replies alone, and the wait a few ms).
 - A bulk send goes only when the sends of the last second, replies included, leave room for it and for
   REPLY_HEADROOM more replies; at most OUTREACH_RATE per second, one per second per chat and 20 per minute
-  per group, counting replies to that chat. So the broadcast slows down as customers get busier.
+  per group, counting replies to that chat. So the broadcast slows down as customers get busier. A bulk
+  send waiting for its own chat's second does so aside, letting the bulk sends to other chats go; one held
+  back for a second by a customer who writes on is overdue, and that chat's next reply waits for it.
 - A 429 pauses bulk sends for retry_after; the refused request, reply or bulk, is sent again after
   retry_after, up to `max_retries` times (as PTB's AIORateLimiter does), then the RetryAfter is raised.
 
@@ -42,6 +45,10 @@ GROUP_WINDOW = 60.0
 # Share of the overall limit bulk sends leave free for replies still to come in the current window:
 # replies arrive unannounced, in bursts, and must not be the ones Telegram refuses.
 REPLY_HEADROOM = 0.2
+# Added to every spacing: a send is counted when it starts, Telegram counts it when it arrives, and arrival
+# times jitter by a few ms (network, a busy event loop); without it a send timed to the limit may arrive
+# just inside it and be refused.
+SAFETY = 0.1
 RETRY_MARGIN = 0.1  # seconds added to retry_after, as PTB's AIORateLimiter does
 _FORGET_AFTER = 10_000  # chats remembered before those whose spacing has passed are forgotten
 
@@ -68,6 +75,11 @@ def _is_group(chat: int | str) -> bool:
     return isinstance(chat, str) or chat < 0
 
 
+def _spaced(last: float | None) -> float:
+    """When a chat whose last send started at `last` may get the next one."""
+    return float("-inf") if last is None else last + PER_CHAT_INTERVAL + SAFETY
+
+
 class SendBudget:
     """The bookkeeping: sends of the last second, each chat's last send, each group's last minute."""
 
@@ -80,6 +92,7 @@ class SendBudget:
         self.recent: deque[float] = deque()  # send times within the last WINDOW, oldest first
         self.chat_last: dict[int | str, float] = {}
         self.chat_last_bulk: dict[int | str, float] = {}
+        self.bulk_due: dict[int | str, float] = {}  # chats whose bulk message is overdue (see chat_wait)
         self.groups: dict[int | str, deque[float]] = {}
         self.next_bulk = 0.0
         self.paused_until = 0.0
@@ -98,6 +111,7 @@ class SendBudget:
         self.chat_last[chat] = now
         if bulk:
             self.chat_last_bulk[chat] = now
+            self.bulk_due.pop(chat, None)
             self.next_bulk = now + self.bulk_interval
         if _is_group(chat):
             self.groups.setdefault(chat, deque()).append(now)
@@ -110,35 +124,52 @@ class SendBudget:
         self.groups = {c: q for c, q in self.groups.items() if q and q[-1] > now - GROUP_WINDOW}
 
     def reply_wait(self, chat: int | str | None) -> float:
-        """Seconds a reply waits: only the rest of its chat's second after a bulk message there."""
-        if chat is None or chat not in self.chat_last_bulk:
+        """Seconds a reply waits: the rest of its chat's second after a bulk message there (or, while a bulk
+        message to this chat is overdue, until it has gone: see chat_wait), and, when the last second
+        already holds the overall limit's sends, until the oldest of them leaves it (what a 429 would cost
+        at least a second for; at the limit the oldest send is a few ms from leaving)."""
+        if chat is None:
             return 0.0
-        return max(0.0, self.chat_last_bulk[chat] + PER_CHAT_INTERVAL - self.clock.monotonic())
+        now = self.clock.monotonic()
+        self._trim(now)
+        at = now
+        if chat in self.bulk_due:
+            at = max(_spaced(self.chat_last.get(chat)), now + SAFETY)
+        if chat in self.chat_last_bulk:
+            at = max(at, _spaced(self.chat_last_bulk[chat]))
+        full = len(self.recent) - int(self.max_rate) + 1
+        if full > 0:
+            at = max(at, self.recent[full - 1] + WINDOW + SAFETY)
+        return max(0.0, at - now)
 
-    def bulk_wait(self, chat: int | str | None, *, since: float | None = None) -> float:
-        """Seconds until a bulk send to `chat` fits the budget as it stands now (0: send it).
+    def chat_wait(self, chat: int | str | None, *, since: float) -> float:
+        """Seconds until a bulk message may go to `chat` as far as that chat is concerned: a second after
+        its last message, reply or bulk, and 20 a minute in a group. `since`: when this send began to wait.
+        A customer chatting more than once a second would hold it back for good, so after one interval
+        it is overdue: the chat's next replies wait until it has gone (a second at most)."""
+        if chat is None:
+            return 0.0
+        now = self.clock.monotonic()
+        at = max(_spaced(self.chat_last.get(chat)), _spaced(self.chat_last_bulk.get(chat)))
+        if at > since + PER_CHAT_INTERVAL + SAFETY:  # held back past its one interval: overdue
+            self.bulk_due.setdefault(chat, now)
+        group = self.groups.get(chat)
+        if group is not None:
+            while group and group[0] <= now - GROUP_WINDOW:
+                group.popleft()
+            if len(group) >= GROUP_MAX:
+                at = max(at, group[len(group) - GROUP_MAX] + GROUP_WINDOW)
+        return max(0.0, at - now)
 
-        `since`: when this send began to wait. A chat's replies hold its bulk message back for at most one
-        interval from then: a customer chatting more than once a second must not stop the broadcast
-        (bulk sends go in order, so the whole queue would wait on that one chat)."""
+    def bulk_wait(self) -> float:
+        """Seconds until the next bulk send fits the budget over all chats: the bulk rate, a 429's pause,
+        and the room replies leave in the last second."""
         now = self.clock.monotonic()
         self._trim(now)
         at = max(now, self.paused_until, self.next_bulk)
         excess = len(self.recent) - (self.bulk_ceiling - 1)
         if excess > 0:  # wait until enough of the last second's sends have left the window
-            at = max(at, self.recent[excess - 1] + WINDOW)
-        if chat is not None:
-            after_any = self.chat_last.get(chat, -PER_CHAT_INTERVAL) + PER_CHAT_INTERVAL
-            if since is not None:
-                after_any = min(after_any, since + PER_CHAT_INTERVAL)
-            after_bulk = self.chat_last_bulk.get(chat, -PER_CHAT_INTERVAL) + PER_CHAT_INTERVAL
-            at = max(at, after_any, after_bulk)
-            group = self.groups.get(chat)
-            if group is not None:
-                while group and group[0] <= now - GROUP_WINDOW:
-                    group.popleft()
-                if len(group) >= GROUP_MAX:
-                    at = max(at, group[len(group) - GROUP_MAX] + GROUP_WINDOW)
+            at = max(at, self.recent[excess - 1] + WINDOW + SAFETY)
         return at - now
 
     def pause(self, seconds: float) -> None:
@@ -185,8 +216,9 @@ class ReplyFirstRateLimiter(BaseRateLimiter[Any]):
         for attempt in range(retries + 1):
             if bulk:
                 await self._bulk_slot(chat)
-            else:
-                await self._sleep(self.budget.reply_wait(chat))
+            else:  # checked again after every sleep: other replies may have taken the room meanwhile
+                while (delay := self.budget.reply_wait(chat)) > 0:
+                    await self.clock.sleep(delay)
                 self.budget.record(chat, bulk=False)
             try:
                 return await callback(*args, **kwargs)
@@ -204,11 +236,18 @@ class ReplyFirstRateLimiter(BaseRateLimiter[Any]):
         raise AssertionError("unreachable")
 
     async def _bulk_slot(self, chat: int | str | None) -> None:
-        async with self._bulk_turn:
-            since = self.clock.monotonic()
-            while (delay := self.budget.bulk_wait(chat, since=since)) > 0:
+        """Wait for this bulk send's turn. Its own chat's spacing is waited out first, outside the turn, so
+        a chat that had a message a moment ago does not hold up the bulk sends to every other chat."""
+        since = self.clock.monotonic()
+        while True:
+            while (delay := self.budget.chat_wait(chat, since=since)) > 0:
                 await self.clock.sleep(delay)
-            self.budget.record(chat, bulk=True)
+            async with self._bulk_turn:
+                while (delay := self.budget.bulk_wait()) > 0:
+                    await self.clock.sleep(delay)
+                if self.budget.chat_wait(chat, since=since) == 0:  # no reply to it took the slot meanwhile
+                    self.budget.record(chat, bulk=True)
+                    return
 
     async def _sleep(self, seconds: float) -> None:
         if seconds > 0:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot import resources
 from bot.loyalty.programme import LoyaltyProgramme, parse_loyalty_programme
+from bot.loyalty.programme_file import load_programme_file, programme_of_file
 from bot.loyalty.rules import parse_rewards, parse_tiers
 from bot.referrals.rules import ReferralRewards, parse_referral_rewards, parse_reward
 
@@ -44,6 +45,11 @@ class Settings(BaseSettings):
     currency: str = "USD"
     # ISO 4217 minor unit: amounts are stored as integers of 10**-exponent currency units.
     currency_exponent: int = Field(default=2, ge=0, le=4)
+    # Digits of numbers and dates in Arabic messages: Latin (0-9) or Arabic-Indic (٠-٩). Typed digits of
+    # either script (and Persian ۰-۹) are read whatever this says.
+    arabic_digits: Literal["latin", "arabic"] = "latin"
+    # Dates in Arabic messages: Gregorian, or Hijri (Umm al-Qura).
+    arabic_calendar: Literal["gregorian", "hijri"] = "gregorian"
 
     # Updates handled at the same time. Different chats run concurrently, so a merchant's slow /export or a
     # slow Telegram call does not hold other customers' replies; one chat's (and one user's) updates still
@@ -99,6 +105,9 @@ class Settings(BaseSettings):
         "COFFEE:100:Free coffee|قهوة مجانية;5OFF:250:5.00 off your next order|خصم 5.00 على طلبك القادم;"
         "15PCT:600:15% off|خصم 15%"
     )
+    # A YAML programme file (tiers and rewards with their English and Arabic texts, e.g. data/programme.yaml,
+    # see docs/loyalty.md); when set, LOYALTY_TIERS and LOYALTY_REWARDS are not used.
+    loyalty_programme_file: Path | None = None
     # Orders above this amount (currency units) are refused as typos or forgeries.
     loyalty_max_order_amount: int = Field(default=100_000, ge=1)
     shopify_webhook_secret: SecretStr | None = None
@@ -282,6 +291,8 @@ class Settings(BaseSettings):
         # So are the points one order earns.
         tiers, rewards = info.data.get("loyalty_tiers"), info.data.get("loyalty_rewards")
         programme = parse_loyalty_programme(tiers, rewards) if tiers and rewards else None
+        if info.data.get("loyalty_programme_file") is not None:
+            programme = programme_of_file(info.data["loyalty_programme_file"])
         multiplier = programme.highest_multiplier if programme else Decimal(1)
         if value * info.data.get("loyalty_points_per_unit", Decimal(1)) * multiplier > 2**31 - 1:
             raise ValueError(
@@ -308,6 +319,18 @@ class Settings(BaseSettings):
             parse_loyalty_programme(tiers, value)
         return value
 
+    @field_validator("loyalty_programme_file", mode="before")
+    @classmethod
+    def _blank_file_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("loyalty_programme_file")
+    @classmethod
+    def _programme_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            load_programme_file(value)  # read once, now; raises naming the file, line and field
+        return value
+
     @field_validator("referral_referrer_reward")
     @classmethod
     def _referrer_reward(cls, value: str) -> str:
@@ -326,7 +349,10 @@ class Settings(BaseSettings):
 
     @property
     def loyalty_programme(self) -> LoyaltyProgramme:
-        """LOYALTY_TIERS and LOYALTY_REWARDS as typed tiers and rewards (parsed at validation, cached)."""
+        """The programme file's tiers and rewards, else LOYALTY_TIERS and LOYALTY_REWARDS, as typed tiers and
+        rewards (read or parsed at validation, cached)."""
+        if self.loyalty_programme_file is not None:
+            return programme_of_file(self.loyalty_programme_file)
         return parse_loyalty_programme(self.loyalty_tiers, self.loyalty_rewards)
 
     @property

@@ -9,7 +9,9 @@ The mode is chosen up front from what the matching handler declares with `@handl
 read transaction (on SQLite it does not take the write lock), a writer in one write transaction. A reader
 that turns out to write upgrades: on PostgreSQL the same transaction goes on; on SQLite the read
 transaction ends and the write one begins with BEGIN IMMEDIATE, because a deferred SQLite reader that starts
-writing fails with SQLITE_BUSY_SNAPSHOT whenever another connection wrote since its first read.
+writing fails with SQLITE_BUSY_SNAPSHOT whenever another connection wrote since its first read. First,
+though, it tries to take the write lock in place (storage/db.py take_write_lock): when nobody else wrote
+meanwhile (the common case) the read transaction simply becomes the write one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram.ext import BaseRateLimiter
+
+from storage.db import take_write_lock
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -99,10 +103,10 @@ class UnitOfWork:
     async def write(self) -> AsyncSession:
         """The update's session in a write transaction (upgrading a read one)."""
         if self.in_transaction and not self._writing:
-            if self.db.is_sqlite:
-                await self._require().commit()  # it wrote nothing; the write lock is taken next
+            if not self.db.is_sqlite or await take_write_lock(self._require()):
+                self._writing = True  # the same transaction goes on, what it read still current
             else:
-                self._writing = True
+                await self._require().commit()  # it wrote nothing; the write lock is waited for next
         if not self.in_transaction:
             await self._begin(write=True)
             if self.customer is not None and self.customer in self._require():

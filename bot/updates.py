@@ -7,7 +7,6 @@ These raise if that promise is ever broken instead of failing later on None.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from telegram import CallbackQuery, Chat, Message, Update, User
@@ -21,21 +20,6 @@ def query_of(update: Update) -> CallbackQuery:
     if update.callback_query is None:
         raise ValueError("expected a callback query update")
     return update.callback_query
-
-
-def data_of(query: CallbackQuery) -> str:
-    """The button's data (every button this bot sends carries some)."""
-    if query.data is None:
-        raise ValueError("expected a button with callback data")
-    return query.data
-
-
-def data_match(pattern: re.Pattern[str], query: CallbackQuery) -> re.Match[str]:
-    """The button's data matched against the pattern its CallbackQueryHandler was registered with."""
-    match = pattern.match(query.data or "")
-    if match is None:
-        raise ValueError(f"callback data {query.data!r} does not match {pattern.pattern!r}")
-    return match
 
 
 def message_of(update: Update) -> Message:

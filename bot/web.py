@@ -25,22 +25,32 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def _not_an_update(reason: str) -> web.Response:
+    # 400, not 500: Telegram would send the same body again. One line in the log, no traceback.
+    logger.warning("Refused Telegram webhook call: %s", reason)
+    return web.Response(status=400, text=reason)
+
+
 async def telegram_webhook(request: web.Request) -> web.Response:
     """Accept an update from Telegram only with the secret token set in setWebhook."""
     application = request.app[APPLICATION_KEY]
     expected = application.bot_data.get("webhook_secret", "")
     given = request.headers.get(SECRET_HEADER, "")
-    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+    if not expected or not hmac.compare_digest(given.encode(errors="replace"), expected.encode()):
         return web.Response(status=401, text="bad secret token")
     try:
-        payload = await request.json()
-    except json.JSONDecodeError:
-        return web.Response(status=400, text="body is not JSON")
-    if not isinstance(payload, dict):
-        return web.Response(status=400, text="not an update")
-    update = Update.de_json(payload, application.bot)
+        payload = json.loads(await request.read())
+    except (ValueError, RecursionError):  # not JSON or not UTF-8, huge integers, deep nesting
+        return _not_an_update("body is not JSON")
+    update_id = payload.get("update_id") if isinstance(payload, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**63:
+        return _not_an_update("not an update")
+    try:
+        update = Update.de_json(payload, application.bot)
+    except Exception as error:  # PTB builds objects from untrusted JSON; any failure means "not an update"
+        return _not_an_update(f"not an update ({type(error).__name__})")
     if update is None:
-        return web.Response(status=400, text="not an update")
+        return _not_an_update("not an update")
     await application.update_queue.put(update)
     return web.Response(text="ok")
 

@@ -9,10 +9,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.faq import forget_gaps
+from storage.faq_votes import forget_votes
 from storage.handoff import close_for_forgotten
 from storage.models import Customer, Order, Survey, SurveyResponse
 from storage.outbox import forget_outreach
-from storage.points import remember_forgotten_welcome
+from storage.points import new_member_code, remember_forgotten_welcome
 from storage.referrals import forget_referrals
 from storage.typed import rowcount, saved_id
 from storage.types import utcnow
@@ -38,38 +39,51 @@ async def get_customer_by_id(session: AsyncSession, *, customer_id: int) -> Cust
     return await session.get(Customer, customer_id)
 
 
+MEMBER_CODE_TRIES = 5
+
+
 async def ensure_customer(
-    session: AsyncSession, *, profile: TelegramProfile, locale: str, start_payload: str | None = None
+    session: AsyncSession,
+    *,
+    profile: TelegramProfile,
+    locale: str,
+    start_payload: str | None = None,
+    member_code: bool = False,
 ) -> tuple[Customer, bool]:
     """Return the customer for this Telegram user, creating it on first contact; (customer, created).
+    `member_code`: a new customer gets their member code in the same INSERT (they are joining).
 
-    The insert is ON CONFLICT DO NOTHING, so two racing first updates create one row.
+    The insert is ON CONFLICT DO NOTHING, so two racing first updates create one row. Without a target,
+    as the member code is unique too: nothing inserted and no customer found means the new code was
+    taken, and another one is tried.
     """
     now = utcnow()
-    statement = (
-        dialect_insert(session, Customer)  # the ORM entity: RETURNING gives the new row as a Customer
-        .values(
-            telegram_id=profile.telegram_id,
-            first_name=profile.first_name,
-            last_name=profile.last_name,
-            username=profile.username,
-            locale=locale,
-            start_payload=start_payload,
-            marketing_opt_in=True,
-            reachable=True,
-            created_at=now,
-            last_seen_at=now,
+    for _ in range(MEMBER_CODE_TRIES):
+        statement = (
+            dialect_insert(session, Customer)  # the ORM entity: RETURNING gives the new row as a Customer
+            .values(
+                telegram_id=profile.telegram_id,
+                first_name=profile.first_name,
+                last_name=profile.last_name,
+                username=profile.username,
+                locale=locale,
+                start_payload=start_payload,
+                member_code=new_member_code() if member_code else None,
+                marketing_opt_in=True,
+                reachable=True,
+                created_at=now,
+                last_seen_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(Customer)
         )
-        .on_conflict_do_nothing(index_elements=["telegram_id"])
-        .returning(Customer)
-    )
-    created = (await session.scalars(statement)).first()
-    if created is not None:
-        return created, True
-    customer = await get_customer(session, telegram_id=profile.telegram_id)  # it was there already
-    if customer is None:
-        raise RuntimeError(f"customer {profile.telegram_id} missing after its upsert")
-    return customer, False
+        created = (await session.scalars(statement)).first()
+        if created is not None:
+            return created, True
+        customer = await get_customer(session, telegram_id=profile.telegram_id)  # it was there already
+        if customer is not None:
+            return customer, False
+    raise RuntimeError(f"customer {profile.telegram_id} missing after {MEMBER_CODE_TRIES} upserts")
 
 
 def profile_changed(customer: Customer, profile: TelegramProfile) -> bool:
@@ -141,6 +155,7 @@ async def forget_customer(session: AsyncSession, *, telegram_id: int) -> bool:
     await remember_forgotten_welcome(session, customer_id=customer_id, telegram_id=telegram_id)
     await forget_outreach(session, customer_id=customer_id)
     await forget_gaps(session, customer_id=customer_id)
+    await forget_votes(session, customer_id=customer_id)
     await close_for_forgotten(session, customer_id=customer_id, now=utcnow())
     customer.telegram_id = None
     customer.first_name = None

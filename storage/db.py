@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.sqlite_driver import one_hop_module
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+IDLE_PING_SECONDS = 10.0  # PostgreSQL: pooled connections idle this long are pinged before use
+IDLE_SINCE = "idle_since"
 
 
 def is_sqlite(url: str) -> bool:
@@ -43,18 +48,60 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Check a pooled connection before use only when it sat idle for `idle_seconds`: a server restart or
+    a dropped idle connection is caught before an update uses it, as with pool_pre_ping, but a busy bot
+    does not pay a round trip to the server for every transaction (pool_pre_ping pings on every checkout).
+    Raising DisconnectionError makes the pool discard the connection and hand out another one."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop(IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return  # a new connection, or one that worked a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the driver's own error for a closed connection
+            raise DisconnectionError(str(error)) from error
+        if not alive:
+            raise DisconnectionError("the idle connection did not answer")
+
+
+async def take_write_lock(session: AsyncSession) -> bool:
+    """SQLite: turn the session's open read transaction into a write transaction in place. True when it
+    holds the write lock now; False (at once, without waiting) when another connection holds it or wrote
+    since this transaction's first read (SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT): then the caller ends this
+    transaction and begins a new one with BEGIN IMMEDIATE, which waits. A write statement that changes
+    nothing is what takes the lock: SQLite has no statement for it."""
+    try:
+        await session.execute(text("UPDATE customers SET id = id WHERE 0"))
+    except OperationalError as error:
+        if "locked" in str(error.orig) or "busy" in str(error.orig).lower():
+            return False
+        raise
+    return True
+
+
 class Database:
     """Owns the engine; hands out one session per unit of work."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS) -> None:
         self.url = url
         self.is_sqlite = is_sqlite(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            kwargs.update(pool_size=10, max_overflow=20)
+        elif make_url(url).get_driver_name() == "aiosqlite":
+            kwargs["module"] = one_hop_module()  # one thread round trip per statement, not four
         self.engine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _install_sqlite_pragmas(self.engine)
+        else:
+            _ping_idle_connections(self.engine, idle_ping_seconds)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(
             self.engine.execution_options(readonly=True), class_=AsyncSession, expire_on_commit=False

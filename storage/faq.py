@@ -1,4 +1,5 @@
-"""FAQ queries: entries per locale, seeding once from the FAQ file, votes and unanswered questions."""
+"""FAQ queries: entries per locale, seeding once from the FAQ file, and unanswered questions (votes:
+storage/faq_votes.py)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ async def upsert_entry(session: AsyncSession, *, data: EntryData, now: datetime)
     texts = {"question": data.question, "phrasings": "\n".join(data.phrasings), "answer": data.answer}
     statement = (
         dialect_insert(session, table_of(FaqEntry))
-        .values(code=data.code, locale=data.locale, hits=0, helpful=0, unhelpful=0, updated_at=now, **texts)
+        .values(code=data.code, locale=data.locale, hits=0, updated_at=now, **texts)
         .on_conflict_do_update(index_elements=["code", "locale"], set_={**texts, "updated_at": now})
     )
     await session.execute(statement)
@@ -121,14 +122,6 @@ async def add_hits(session: AsyncSession, *, counts: dict[int, int]) -> None:
         await session.execute(
             update(FaqEntry).where(col(FaqEntry.id) == entry_id).values(hits=FaqEntry.hits + count)
         )
-
-
-async def record_vote(session: AsyncSession, *, entry_id: int, helpful: bool) -> bool:
-    column = col(FaqEntry.helpful) if helpful else col(FaqEntry.unhelpful)
-    result = await session.execute(
-        update(FaqEntry).where(col(FaqEntry.id) == entry_id).values({column: column + 1})
-    )
-    return rowcount(result) == 1
 
 
 async def record_gap(

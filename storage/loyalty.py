@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 from sqlalchemy import exists, func, or_, update
 from sqlalchemy.orm import aliased
@@ -14,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Customer, Order, OrderStatus, PointsEntry
-from storage.points import COUPON_ALPHABET, lock_customer
+from storage.points import lock_customer, new_member_code
 from storage.rollups import refresh_customer
 from storage.typed import rowcount
 
@@ -41,13 +42,20 @@ def normalize_phone(text: str) -> str | None:
     return f"+{digits}"
 
 
+@cache
+def _other_customer() -> Any:
+    """Customer under another name, for "no other customer holds this code" (built once: aliasing costs
+    more than the statement)."""
+    return aliased(Customer)
+
+
 async def ensure_member_code(session: AsyncSession, *, customer: Customer) -> str:
     """The customer's member code, created on first use; unique by constraint, retried on a clash."""
     if customer.member_code:
         return customer.member_code
-    taken = aliased(Customer)
+    taken = _other_customer()
     while True:
-        code = "M" + "".join(secrets.choice(COUPON_ALPHABET) for _ in range(7))
+        code = new_member_code()
         # One statement: set it unless the customer has one or another customer holds this code.
         result = await session.execute(
             update(Customer)
@@ -140,19 +148,27 @@ def refs_for(customer: Customer) -> set[str]:
     return refs
 
 
-async def claim_unlinked_orders(session: AsyncSession, *, customer: Customer) -> list[Order]:
-    """Attach orders that named this customer (by a ref) but had no customer; returns them."""
+async def claim_unlinked_orders(
+    session: AsyncSession,
+    *,
+    customer: Customer,
+    locked: bool = False,
+    ordered_since: datetime | None = None,
+) -> list[Order]:
+    """Attach orders that named this customer (by a ref) but had no customer; returns them. `locked`:
+    the caller holds the customer's row already (it inserted it in this transaction).
+
+    `ordered_since` leaves older orders where they are (rows an earlier release stored with impossible
+    dates such as year 1, which date arithmetic cannot handle)."""
     refs = refs_for(customer)
     if not refs:
         return []
-    if customer.id is not None:  # before the orders' foreign keys share-lock the row (see record_order)
+    if customer.id is not None and not locked:  # before the orders' foreign keys share-lock the row
         await lock_customer(session, customer_id=customer.id)
-    result = await session.exec(
-        select(Order)
-        .where(col(Order.customer_id).is_(None), col(Order.customer_ref).in_(refs))
-        .order_by(col(Order.ordered_at))
-        .with_for_update()
-    )
+    unlinked = select(Order).where(col(Order.customer_id).is_(None), col(Order.customer_ref).in_(refs))
+    if ordered_since is not None:
+        unlinked = unlinked.where(col(Order.ordered_at) >= ordered_since)
+    result = await session.exec(unlinked.order_by(col(Order.ordered_at)).with_for_update())
     orders = list(result.all())
     for order in orders:
         order.customer_id = customer.id
@@ -208,18 +224,19 @@ async def order_points(session: AsyncSession, *, order_id: int) -> list[PointsEn
 
 async def ledger_page(
     session: AsyncSession, *, customer_id: int, page: int, size: int
-) -> tuple[list[PointsEntry], int]:
-    """Newest entries first: (entries of the page, total count)."""
+) -> tuple[list[tuple[PointsEntry, datetime | None]], int]:
+    """Newest entries first, each with its order's date (None without an order): (page, total count)."""
     total = (
         await session.exec(
             select(func.count()).select_from(PointsEntry).where(col(PointsEntry.customer_id) == customer_id)
         )
     ).one()
     result = await session.exec(
-        select(PointsEntry)
+        select(PointsEntry, Order.ordered_at)
+        .outerjoin(Order, col(Order.id) == col(PointsEntry.order_id))
         .where(col(PointsEntry.customer_id) == customer_id)
         .order_by(col(PointsEntry.id).desc())
         .offset(page * size)
         .limit(size)
     )
-    return list(result.all()), int(total)
+    return [(entry, ordered_at) for entry, ordered_at in result.all()], int(total)

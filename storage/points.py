@@ -8,7 +8,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import case, exists, func, literal, true
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +24,10 @@ COUPON_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 async def lock_customer(session: AsyncSession, *, customer_id: int) -> Customer | None:
     """Serialize balance changes of one customer: a row lock on PostgreSQL; on SQLite every write
-    transaction already holds the database write lock (BEGIN IMMEDIATE)."""
+    transaction already holds the database write lock (BEGIN IMMEDIATE), so there it only returns the
+    customer, from the session when the update already loaded them (no statement)."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        return await session.get(Customer, customer_id)
     result = await session.exec(select(Customer).where(col(Customer.id) == customer_id).with_for_update())
     return result.first()
 
@@ -58,6 +62,36 @@ async def add_points(
     return rowcount(await session.execute(statement)) == 1
 
 
+async def add_welcome_bonus(
+    session: AsyncSession, *, customer_id: int, telegram_id: int | None, delta: int, now: datetime
+) -> bool:
+    """The welcome bonus, once per customer and not again for someone who had it before a /forgetme
+    (their marker, see remember_forgotten_welcome): one INSERT … SELECT … WHERE NOT EXISTS, so joining
+    costs one statement for it. Returns whether it was given."""
+    ledger = table_of(PointsEntry)
+    values = core_select(  # sqlmodel's select types at most four columns
+        literal(customer_id).label("customer_id"),
+        literal(delta).label("delta"),
+        literal("welcome").label("kind"),
+        literal(f"welcome:{customer_id}").label("idempotency_key"),
+        literal(now).label("available_at"),
+        literal(now).label("created_at"),
+    )
+    if telegram_id is not None:
+        marker = f"forgotten-welcome:{_welcome_marker(telegram_id)}"
+        values = values.where(~exists().where(ledger.c.idempotency_key == marker))
+    else:
+        values = values.where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
+    statement = (
+        dialect_insert(session, ledger)
+        .from_select(
+            ["customer_id", "delta", "kind", "idempotency_key", "available_at", "created_at"], values
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    return rowcount(await session.execute(statement)) == 1
+
+
 def _welcome_marker(telegram_id: int) -> str:
     # 24 bits of a hash: one marker is shared by hundreds of possible Telegram ids, so it does not identify
     # the person, yet a returning forgotten member almost surely meets their own marker again.
@@ -79,14 +113,6 @@ async def remember_forgotten_welcome(session: AsyncSession, *, customer_id: int,
         kind="forget",
         key=f"forgotten-welcome:{_welcome_marker(telegram_id)}",  # a clash means the marker is already there
     )
-
-
-async def welcomed_before(session: AsyncSession, *, telegram_id: int) -> bool:
-    """Whether someone with this Telegram id may have had a welcome bonus before a /forgetme."""
-    key = f"forgotten-welcome:{_welcome_marker(telegram_id)}"
-    return (
-        await session.exec(select(PointsEntry.id).where(col(PointsEntry.idempotency_key) == key))
-    ).first() is not None
 
 
 async def ledger_entries(session: AsyncSession, *, customer_id: int) -> list[PointsEntry]:
@@ -117,6 +143,11 @@ async def coupon_by_key(session: AsyncSession, *, key: str) -> Coupon | None:
 
 def new_coupon_code(prefix: str = "", length: int = 8) -> str:
     return prefix + "".join(secrets.choice(COUPON_ALPHABET) for _ in range(length))
+
+
+def new_member_code() -> str:
+    """A member code: "M" and 7 letters of the coupon alphabet (unique by constraint; callers retry)."""
+    return new_coupon_code("M", 7)
 
 
 async def issue_coupon(

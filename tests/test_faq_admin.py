@@ -65,7 +65,7 @@ async def test_cancel_by_button_or_command_changes_nothing(harness):
 async def test_edit_keeps_or_replaces_each_text(harness):
     hours = await entry(harness, "hours", "en")
     prompt = await say(harness, f"/faq edit {hours.id}")
-    assert "Now: What are your working hours?" in prompt
+    assert ".\nNow: What are your working hours?" in prompt  # not run into the step's sentence
     assert [label for label, _ in harness.buttons_to(MERCHANT)] == ["Keep as is", "Cancel"]
     await harness.send(updates.callback(MERCHANT, tap_data(harness, MERCHANT)["Keep as is"]))
     assert "when are you open" in harness.last_text_to(MERCHANT), "step 2 shows the current phrasings"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.faq import library
 from bot.faq.cli import EXIT_BAD_FILE, import_faq_command
 from storage.faq import delete_entry
+from storage.faq_votes import VoteCounts, vote_counts
 from tests.fakes import updates
 from tests.faq_support import AMIRA, JOHN, entries, entry, gaps, handoffs, tap_data
 from tests.surveys_support import surveys
@@ -87,7 +88,9 @@ async def test_thumbs_up_thanks_counts_and_queues_a_ces(harness):
     await harness.send(updates.callback(JOHN, tap_data(harness, JOHN)["👍 Yes"]))
     assert "Glad it helped" in harness.last_text_to(JOHN)
     assert harness.api.sent("editMessageReplyMarkup", chat_id=JOHN.id), "one vote per answer"
-    assert (await entry(harness, "returns", "en")).helpful == 1
+    returns = await entry(harness, "returns", "en")
+    async with harness.db.read_session() as session:
+        assert await vote_counts(session, entry_ids=[returns.id]) == {returns.id: VoteCounts(1, 0)}
     (job,) = [job for job in harness.app.job_queue.jobs() if job.name.startswith("survey-ces-")]
     assert "How easy" not in harness.last_text_to(JOHN), "the CES waits a few minutes"
     await job.run(harness.app)

@@ -85,7 +85,7 @@ async def test_thumbs_down_hands_the_question_over(harness):
 async def test_talk_to_a_person_button_carries_the_unanswered_question(harness):
     await harness.send(updates.message(JOHN, "Do you sell gift cards?"))
     await harness.send(updates.callback(JOHN, tap_data(harness, JOHN)["🙋 Talk to a person"]))
-    assert "Question: Do you sell gift cards?" in harness.last_text_to(MERCHANT)
+    assert "\nQuestion: Do you sell gift cards?" in harness.last_text_to(MERCHANT)  # a line of its own
     await harness.send(updates.command(JOHN, "/human"))
     assert "already talking with our team" in harness.last_text_to(JOHN)
     assert len(await handoffs(harness)) == 1

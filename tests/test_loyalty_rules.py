@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from bot.formatting import Formats
 from bot.loyalty import rules
 from bot.loyalty.ledger import balance_of, replay_ledger
 from bot.settings import SettingsError, load_settings
@@ -72,8 +73,11 @@ def test_bad_amounts(text, reason):
 
 def test_amount_parsing_and_formatting():
     assert rules.parse_amount("25,50", exponent=2, max_units=100) == 2550
+    assert rules.parse_amount("٢٥٫٥٠", exponent=2, max_units=100) == 2550
+    assert rules.parse_amount("۲۵٫۵۰", exponent=2, max_units=100) == 2550
     assert rules.parse_amount("7", exponent=0, max_units=100) == 7
-    assert rules.format_amount(2550, 2) == "25.50"
+    assert Formats(currency="SAR").money("en", 2550) == "SAR25.50"  # messages format money with Babel
+    assert Formats(exponent=0, currency="JPY").money("en", 7) == "¥7"
     assert rules.progress_bar(0.5, 4) == "▰▰▱▱" and rules.progress_bar(7, 2) == "▰▰"
 
 

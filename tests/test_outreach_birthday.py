@@ -29,10 +29,10 @@ async def test_birthday_command_saves_and_shows_the_date(harness):
     await harness.send(updates.command(SARA, "/birthday"))
     assert "/birthday 25-12" in harness.last_text_to(SARA)
     await harness.send(updates.command(SARA, "/birthday 25/12/1990"))
-    assert "Saved: <b>25 December 1990</b>" in harness.last_text_to(SARA)
+    assert "Saved: <b>December 25, 1990</b>" in harness.last_text_to(SARA)
     assert (await customer_of(harness, SARA)).birthday == date(1990, 12, 25)
     await harness.send(updates.command(SARA, "/birthday"))
-    assert "25 December 1990" in harness.last_text_to(SARA)
+    assert "December 25, 1990" in harness.last_text_to(SARA)
 
 
 async def test_arabic_customer_uses_arabic_indic_digits(harness):

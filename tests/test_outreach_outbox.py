@@ -87,14 +87,14 @@ async def test_429_pauses_bulk_sends_for_retry_after_then_resumes(harness):
     started_at = harness.clock.monotonic()  # pacing runs in virtual seconds: exact, and nobody waits
     tally = await jobs.dispatch(harness.app)
     assert harness.clock.monotonic() - started_at >= 1.0
-    # The only pauses: retry_after (+0.1 s) for the refused chat, then the other two at the bulk rate,
-    # one after the other.
-    assert harness.clock.sleeps == [pytest.approx(1.1), pytest.approx(interval), pytest.approx(interval)]
+    # The only pauses: retry_after (+0.1 s) for everything bulk (the refused chat waits it out aside, for its
+    # own second as well), then the two others at the bulk rate, one after the other.
+    assert all(at in (pytest.approx(1.1), pytest.approx(interval)) for at in harness.clock.sleeps)
     assert harness.clock.monotonic() - started_at == pytest.approx(1.1 + 2 * interval)
     assert tally[OutboxState.SENT] == 3
     # The first call was refused with 429 (Telegram delivered nothing), then retried once.
     calls = [call.chat_id for call in harness.api.sent("sendMessage")]
-    assert calls == [8410, 8410, 8411, 8412]
+    assert calls[0] == 8410 and sorted(calls[1:]) == [8410, 8411, 8412]
     assert {row.state for row in await outbox_rows(harness.db)} == {"sent"}
 
 

@@ -70,7 +70,7 @@ def test_the_wheel_carries_templates_sample_data_and_migrations(wheel):
         for path in (PROJECT_ROOT / "templates").rglob("*.html")
     }
     assert sources and sources <= names
-    assert "bot/data/faq.yaml" in names
+    assert "bot/data/faq.yaml" in names and "bot/data/programme.yaml" in names
     versions = {
         f"storage/migrations/versions/{p.name}"
         for p in (PROJECT_ROOT / "storage/migrations/versions").glob("*.py")

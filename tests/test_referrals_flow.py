@@ -38,7 +38,7 @@ async def test_referral_shows_code_link_share_button_and_stats(harness):
     link = f"https://t.me/{BOT_USERNAME}?start=ref_{code}"
     assert len(code) == 8 and link in text
     assert "Invite friends to Test Shop" in text
-    assert "of at least 10.00 USD past the 14-day return window" in text
+    assert "of at least $10.00 past the 14-day return window" in text
     assert "you get 200 points and they get 100 points" in text and "Up to 10 rewarded friends a week" in text
     assert "Invited: <b>0</b> · Bought and kept: <b>0</b> · Points earned: <b>0</b>" in text
     ((label, url),) = harness.buttons_to(RITA)

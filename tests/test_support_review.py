@@ -185,9 +185,7 @@ async def test_a_misshapen_faq_file_leaves_the_faq_empty_instead_of_failing_ever
 async def test_periods_typed_in_arabic_indic_digits_are_understood(harness):
     for typed in ("٢٠٢٦-٠١-٠١..٢٠٢٦-٠٣-٣١", "۲۰۲۶-۰۱-۰۱..۲۰۲۶-۰۳-۳۱"):
         await harness.send(updates.command(MERCHANT, f"/stats {typed}"))
-        assert "2026-01-01" in harness.last_text_to(MERCHANT) and "2026-03-31" in harness.last_text_to(
-            MERCHANT
-        )
+        assert "Jan 1, 2026 – Mar 31, 2026" in harness.last_text_to(MERCHANT)
     await harness.send(updates.command(MERCHANT, "/stats ٣٠d"))
     assert "I don't understand" not in harness.last_text_to(MERCHANT)
 

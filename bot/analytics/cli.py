@@ -10,6 +10,7 @@ from bot.analytics.periods import BadPeriod
 from bot.analytics.render import plain, render_stats
 from bot.analytics.views import stats_report
 from bot.clock import Clock
+from bot.formatting import template_globals
 from bot.i18n import Templates
 from bot.settings import Settings
 from storage.db import Database
@@ -39,7 +40,7 @@ async def stats_command(settings: Settings, period: str | None, *, as_json: bool
     templates = Templates(
         settings.templates_dir,
         default_locale=settings.default_locale,
-        globals_={"shop_name": settings.shop_name, "currency": settings.currency},
+        globals_=template_globals(settings),
     )
     html = render_stats(
         templates,

@@ -85,8 +85,8 @@ async def show_top_referrers(update: Update, context: BotContext, period_text: s
         context,
         "analytics/top_referrers.html",
         rows=rows,
-        start=period.first_date.isoformat(),
-        end=period.last_date.isoformat(),
+        start=period.first_date,
+        end=period.last_date,
     )
 
 

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 
+from bot.formatting import TYPED_DIGITS
+
 DEFAULT_PERIOD = "30d"
 MAX_DAYS = 3660
 _LAST_DAYS = re.compile(r"^(7|30|90)d$")
@@ -61,14 +63,8 @@ def parse_period(text: str | None, *, today: date) -> Period:
     return period
 
 
-# Arabic-speaking merchants may type the period in Arabic-Indic or Eastern Arabic-Indic digits.
-_DIGITS = str.maketrans(
-    {**{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06F0 + d): str(d) for d in range(10)}}
-)
-
-
 def _parse(text: str | None, *, today: date) -> Period:
-    text = (text or DEFAULT_PERIOD).strip().lower().translate(_DIGITS)
+    text = (text or DEFAULT_PERIOD).strip().lower().translate(TYPED_DIGITS)  # ٣٠d, ۳۰d
     try:
         if match := _LAST_DAYS.match(text):
             days = int(match.group(1))

@@ -13,24 +13,28 @@ from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import BaseHandler
 
+from bot.callback_kinds import FaqCancel, FaqDelete, FaqGapAnswer, FaqKeep
+from bot.callbacks import ButtonHandler, parse_id
 from bot.context import BotContext, env_of
 from bot.faq import gap_answers, library
+from bot.formatting import latin_digits
 from bot.merchants import merchant_only
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.settings import LOCALES
-from bot.updates import data_match, query_of, user_data_of
+from bot.updates import query_of, user_data_of
 from storage import faq as store
+from storage import faq_votes
 from storage.faq import EntryData
+from storage.faq_votes import VoteCounts
+from storage.typed import saved_id
 
 DRAFT = "faq_draft"
 DRAFT_MINUTES = 30
 STEPS = ("question", "phrasings", "answer")
 LIST_PAGE = 10  # entries per message: ten long questions stay under Telegram's 4096 characters
 BUTTONS = "faq/buttons.html"
-STEP_DATA = re.compile(r"^faq(keep|cancel)$")
-DELETE_DATA = re.compile(r"^faqdel:(\d+)$")
 NONE = "-"
 
 
@@ -45,9 +49,9 @@ def is_editor_command(args: list[str]) -> bool:
 
 def step_keyboard(context: BotContext, locale: str, *, keep: bool) -> InlineKeyboardMarkup:
     label = context.templates.label
-    row = [InlineKeyboardButton(label(locale, BUTTONS, "cancel"), callback_data="faqcancel")]
+    row = [InlineKeyboardButton(label(locale, BUTTONS, "cancel"), callback_data=FaqCancel().pack())]
     if keep:
-        row.insert(0, InlineKeyboardButton(label(locale, BUTTONS, "keep"), callback_data="faqkeep"))
+        row.insert(0, InlineKeyboardButton(label(locale, BUTTONS, "keep"), callback_data=FaqKeep().pack()))
     return InlineKeyboardMarkup([row])
 
 
@@ -85,7 +89,7 @@ async def ask_step(update: Update, context: BotContext, draft: dict) -> None:
 @merchant_only
 async def manage_faq(update: Update, context: BotContext) -> None:
     """/faq list|add|edit|delete|gaps|cancel (merchants)."""
-    args = context.args or []
+    args = [latin_digits(arg) for arg in context.args or []]  # `/faq edit ١٢` is entry 12
     command, rest = args[0].lower(), args[1:]
     action = {
         "list": list_entries,
@@ -103,18 +107,23 @@ async def manage_faq(update: Update, context: BotContext) -> None:
 
 
 async def list_entries(update: Update, context: BotContext, args: list[str]) -> None:
-    """Every entry (optionally one locale) with id, code, votes and phrasings count, in pages."""
+    """Every entry (optionally one locale) with id, code, votes (people, not taps) and phrasings count, in
+    pages."""
     locale = args[0].lower() if args else None
     if locale is not None and locale not in LOCALES:
         await reply(update, context, "faq/admin_usage.html")
         return
     async with context.uow.reading() as session:
         entries = await store.list_entries(session, locale=locale)
+        counted = await faq_votes.vote_counts(session, entry_ids=[saved_id(entry) for entry in entries])
+    votes = {saved_id(entry): counted.get(saved_id(entry), VoteCounts()) for entry in entries}
     if not entries:
         await reply(update, context, "faq/admin_empty.html")
         return
     for start in range(0, len(entries), LIST_PAGE):
-        await reply(update, context, "faq/admin_list.html", entries=entries[start : start + LIST_PAGE])
+        await reply(
+            update, context, "faq/admin_list.html", entries=entries[start : start + LIST_PAGE], votes=votes
+        )
 
 
 async def start_add(update: Update, context: BotContext, args: list[str]) -> None:
@@ -153,11 +162,12 @@ async def start_edit(update: Update, context: BotContext, args: list[str]) -> No
 
 
 async def _entry_from(update: Update, context: BotContext, args: list[str]):
-    if len(args) != 1 or not args[0].isdigit():
+    entry_id = parse_id(args[0]) if len(args) == 1 else None
+    if entry_id is None:
         await reply(update, context, "faq/admin_usage.html")
         return None
     async with context.uow.reading() as session:
-        entry = await store.get_entry(session, entry_id=int(args[0]))
+        entry = await store.get_entry(session, entry_id=entry_id)
     if entry is None:
         await reply(update, context, "faq/admin_not_found.html", entry_id=args[0])
     return entry
@@ -173,8 +183,10 @@ async def ask_delete(update: Update, context: BotContext, args: list[str]) -> No
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(label(locale, BUTTONS, "delete"), callback_data=f"faqdel:{entry.id}"),
-                InlineKeyboardButton(label(locale, BUTTONS, "cancel"), callback_data="faqcancel"),
+                InlineKeyboardButton(
+                    label(locale, BUTTONS, "delete"), callback_data=FaqDelete(saved_id(entry)).pack()
+                ),
+                InlineKeyboardButton(label(locale, BUTTONS, "cancel"), callback_data=FaqCancel().pack()),
             ]
         ]
     )
@@ -197,10 +209,10 @@ async def tap_answer_gap(update: Update, context: BotContext) -> None:
     if not context.settings.is_merchant(query.from_user.id):
         await query.answer(context.templates.text(locale, "common/merchants_only.html"), show_alert=True)
         return
-    gap_id = gap_answers.gap_id_of(query.data)
+    gap_id = FaqGapAnswer.of(update).gap_id
     async with context.uow.reading() as session:
-        gap = await store.get_gap(session, gap_id=gap_id) if gap_id is not None else None
-    if gap is None:  # answered, erased by /forgetme, or a button this bot never sent
+        gap = await store.get_gap(session, gap_id=gap_id)
+    if gap is None:  # answered since, or erased by /forgetme
         await query.answer(context.templates.text(locale, "faq/admin_gap_gone.html"), show_alert=True)
         return
     await query.answer()
@@ -216,16 +228,20 @@ async def cancel_draft(update: Update, context: BotContext, args: list[str]) -> 
 
 
 @merchant_only
-async def tap_step(update: Update, context: BotContext) -> None:
-    """Keep (the current text) or Cancel (the whole draft, or a pending delete)."""
+async def tap_cancel(update: Update, context: BotContext) -> None:
+    """Cancel: the whole draft, or a pending delete."""
+    await query_of(update).answer()
+    user_data_of(context).pop(DRAFT, None)
+    await edit_or_reply(update, context, "faq/admin_cancelled.html")
+
+
+@merchant_only
+async def tap_keep(update: Update, context: BotContext) -> None:
+    """Keep the current text of the step being edited."""
     query = query_of(update)
     await query.answer()
     draft = live_draft(context)
-    if data_match(STEP_DATA, query).group(1) == "cancel":
-        user_data_of(context).pop(DRAFT, None)
-        await edit_or_reply(update, context, "faq/admin_cancelled.html")
-        return
-    if draft is None or draft.get(draft["step"]) is None:
+    if draft is None or draft.get(draft["step"]) is None:  # editing, or a question filled in from a gap
         await edit_or_reply(update, context, "faq/admin_nothing.html")
         return
     await _remove_buttons(query)
@@ -237,7 +253,7 @@ async def confirm_delete(update: Update, context: BotContext) -> None:
     """Delete the entry the merchant confirmed."""
     query = query_of(update)
     await query.answer()
-    entry_id = int(data_match(DELETE_DATA, query).group(1))
+    entry_id = FaqDelete.of(update).entry_id
     async with context.uow.writing() as session:
         deleted = await store.delete_entry(session, entry_id=entry_id)
     library.forget_pool(context.bot_data)
@@ -322,7 +338,8 @@ async def advance(update: Update, context: BotContext, draft: dict, value: str |
 
 def handlers() -> list[BaseHandler]:
     return [
-        CallbackQueryHandler(tap_step, pattern=STEP_DATA),
-        CallbackQueryHandler(confirm_delete, pattern=DELETE_DATA),
-        CallbackQueryHandler(tap_answer_gap, pattern=gap_answers.GAP_PREFIX),
+        ButtonHandler(tap_keep, FaqKeep),
+        ButtonHandler(tap_cancel, FaqCancel),
+        ButtonHandler(confirm_delete, FaqDelete),
+        ButtonHandler(tap_answer_gap, FaqGapAnswer),
     ]

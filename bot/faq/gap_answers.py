@@ -7,6 +7,7 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.callback_kinds import FaqGapAnswer
 from bot.context import BotContext
 from bot.faq import library, matching
 from storage import faq as store
@@ -14,20 +15,9 @@ from storage.faq import GapSummary
 from storage.models import FaqGap
 from storage.typed import saved_id
 
-GAP_DATA = re.compile(r"^faqgap:(\d{1,10})$")
-GAP_PREFIX = re.compile(r"^faqgap:")  # every tap on such a button is answered, a bad id with an alert
-ID_MAX = 2**31 - 1  # database ids are 32-bit: a larger one is a forged button, never a query
 GAP_BUTTONS = 10  # the most asked gaps get a button; a keyboard of thirty is too long to use on a phone
 LABEL_MAX = 48
 _ASCII_WORD = re.compile(r"^[a-z0-9]+$")
-
-
-def gap_id_of(data: str | None) -> int | None:
-    """The gap id a button carries, or None for data this bot did not send (or out of range)."""
-    match = GAP_DATA.match(data or "")
-    if match is None or not 0 < int(match.group(1)) <= ID_MAX:
-        return None
-    return int(match.group(1))
 
 
 def answer_buttons(context: BotContext, locale: str, gaps: list[GapSummary]) -> InlineKeyboardMarkup | None:
@@ -36,7 +26,7 @@ def answer_buttons(context: BotContext, locale: str, gaps: list[GapSummary]) -> 
     for gap in gaps[:GAP_BUTTONS]:
         question = gap.example if len(gap.example) <= LABEL_MAX else gap.example[: LABEL_MAX - 1] + "…"
         label = context.templates.label(locale, "faq/buttons.html", "answer_gap", question=question)
-        rows.append([InlineKeyboardButton(label, callback_data=f"faqgap:{gap.gap_id}")])
+        rows.append([InlineKeyboardButton(label, callback_data=FaqGapAnswer(gap.gap_id).pack())])
     return InlineKeyboardMarkup(rows) if rows else None
 
 

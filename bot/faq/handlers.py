@@ -4,20 +4,22 @@ way to a human (/human, a button, or 👎)."""
 from __future__ import annotations
 
 import logging
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
+from bot.callback_kinds import FaqHuman, FaqQuestion, FaqVote
+from bot.callbacks import ButtonHandler
 from bot.context import BotContext, env_of
 from bot.faq import admin_handlers as faq_admin
 from bot.faq import handoff, library, matching
-from bot.replies import reply
+from bot.replies import answer_inactive, reply
 from bot.surveys.jobs import request_survey_later
 from bot.unit_of_work import handles
-from bot.updates import data_match, query_of, user_of
+from bot.updates import query_of, user_of
 from storage import faq as store
+from storage import faq_votes
 from storage.models import Customer, FaqEntry, HandoffState, SurveyKind, SurveyTrigger
 from storage.typed import saved_id
 
@@ -27,9 +29,6 @@ CUSTOMER_COMMANDS = ("faq", "human")
 MERCHANT_COMMANDS: tuple[str, ...] = ()
 
 BUTTONS = "faq/buttons.html"
-SHOW_DATA = re.compile(r"^faq:(\d+)$")
-VOTE_DATA = re.compile(r"^faqv:(\d+):([01])$")
-HUMAN_DATA = re.compile(r"^faqh(?::(\d+))?$")
 LABEL_MAX = 60  # a button label longer than this is cut (Telegram shows about that much on a phone)
 
 
@@ -39,12 +38,13 @@ def _short(text: str) -> str:
 
 def question_buttons(entries: list[FaqEntry]) -> list[list[InlineKeyboardButton]]:
     return [
-        [InlineKeyboardButton(_short(entry.question), callback_data=f"faq:{entry.id}")] for entry in entries
+        [InlineKeyboardButton(_short(entry.question), callback_data=FaqQuestion(saved_id(entry)).pack())]
+        for entry in entries
     ]
 
 
 def human_button(context: BotContext, locale: str, gap_id: int | None = None) -> list[InlineKeyboardButton]:
-    data = f"faqh:{gap_id}" if gap_id is not None else "faqh"
+    data = FaqHuman(gap_id).pack()
     return [InlineKeyboardButton(context.templates.label(locale, BUTTONS, "human"), callback_data=data)]
 
 
@@ -83,8 +83,10 @@ async def send_answer(update: Update, context: BotContext, entry: FaqEntry, loca
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(label(locale, BUTTONS, "helpful"), callback_data=f"faqv:{entry.id}:1"),
-                InlineKeyboardButton(label(locale, BUTTONS, "unhelpful"), callback_data=f"faqv:{entry.id}:0"),
+                InlineKeyboardButton(
+                    label(locale, BUTTONS, vote), callback_data=FaqVote(saved_id(entry), up).pack()
+                )
+                for vote, up in (("helpful", True), ("unhelpful", False))
             ]
         ]
     )
@@ -103,7 +105,7 @@ async def send_answer(update: Update, context: BotContext, entry: FaqEntry, loca
 async def tap_question(update: Update, context: BotContext) -> None:
     """A question button: send its answer."""
     query = query_of(update)
-    entry_id = int(data_match(SHOW_DATA, query).group(1))
+    entry_id = FaqQuestion.of(update).entry_id
     locale = context.locale
     async with context.uow.reading() as session:
         entry = await store.get_entry(session, entry_id=entry_id)
@@ -116,39 +118,63 @@ async def tap_question(update: Update, context: BotContext) -> None:
 
 @handles(writes=True, joins=True)
 async def tap_vote(update: Update, context: BotContext) -> None:
-    """👍 thanks (and asks for a CES a little later); 👎 hands the question over to the shop team."""
+    """👍 thanks (and asks for a CES a little later); 👎 hands the question over to the shop team.
+
+    One vote per customer and answer message (storage/faq_votes.py): a second tap of the same button (a
+    double tap) keeps the vote and sends nothing again; the other button changes it.
+    """
     query = query_of(update)
-    match = data_match(VOTE_DATA, query)
-    entry_id, helpful = int(match.group(1)), match.group(2) == "1"
-    await query.answer()
-    try:  # one vote per answer: the buttons go away
+    button = FaqVote.of(update)
+    customer = await customer_of(update, context)
+    answer = query.message
+    async with context.uow.writing() as session:
+        entry = await store.get_entry(session, entry_id=button.entry_id)
+        if entry is None or answer is None:  # a deleted entry's button (or one on no message): no vote
+            earlier = None
+        else:
+            earlier = await faq_votes.cast_vote(
+                session,
+                entry_id=saved_id(entry),
+                customer_id=saved_id(customer),
+                chat_id=answer.chat.id,
+                message_id=answer.message_id,
+                helpful=button.helpful,
+                now=context.clock.now(),
+            )
+    if entry is None or answer is None:
+        await answer_inactive(update, context)
+        return
+    if earlier is not None:  # a second tap on this answer: no second thank-you, survey or hand-off
+        template = "faq/vote_kept.html" if earlier == button.helpful else "faq/vote_changed.html"
+        await query.answer(context.templates.text(customer.locale, template))
+        if earlier == button.helpful or button.helpful:
+            return
+    else:
+        await query.answer()
+    try:  # the vote is in: the buttons go away (a tap already on its way is counted once)
         await query.edit_message_reply_markup(reply_markup=None)
     except TelegramError:
         logger.debug("Could not remove the vote buttons", exc_info=True)
-    async with context.uow.writing() as session:
-        await store.record_vote(session, entry_id=entry_id, helpful=helpful)
-        entry = await store.get_entry(session, entry_id=entry_id)
-    customer = await customer_of(update, context)
-    if helpful:
+    if button.helpful:
         await reply(update, context, "faq/glad.html", locale=customer.locale)
         request_survey_later(
             context, customer_id=saved_id(customer), kind=SurveyKind.CES, trigger=SurveyTrigger.FAQ
         )
         return
-    await hand_off(update, context, customer, topic=entry.question if entry else None)
+    await hand_off(update, context, customer, topic=entry.question)
 
 
 @handles(writes=True, joins=True)
 async def tap_human(update: Update, context: BotContext) -> None:
     """The "Talk to a person" button, carrying the unanswered question when there was one."""
     query = query_of(update)
-    gap_id = data_match(HUMAN_DATA, query).group(1)
+    gap_id = FaqHuman.of(update).gap_id
     await query.answer()
     customer = await customer_of(update, context)
     topic = None
     if gap_id is not None:
         async with context.uow.reading() as session:
-            gap = await store.get_gap(session, gap_id=int(gap_id))
+            gap = await store.get_gap(session, gap_id=gap_id)
         # Only their own question: a forged button must not pass someone else's words on as theirs.
         topic = gap.text if gap is not None and gap.customer_id == customer.id else None
     await hand_off(update, context, customer, topic=topic)
@@ -217,7 +243,7 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("faq", show_faq),
         CommandHandler("human", ask_human, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(tap_question, pattern=SHOW_DATA),
-        CallbackQueryHandler(tap_vote, pattern=VOTE_DATA),
-        CallbackQueryHandler(tap_human, pattern=HUMAN_DATA),
+        ButtonHandler(tap_question, FaqQuestion),
+        ButtonHandler(tap_vote, FaqVote),
+        ButtonHandler(tap_human, FaqHuman),
     ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.formatting import latin_digits
 from bot.loyalty import purchases, rules
 from bot.loyalty.notify import tell_points_earned
 from bot.merchants import merchant_only
@@ -26,7 +29,7 @@ def plausible_ref(ref: str) -> bool:
 @merchant_only
 async def award(update: Update, context: BotContext) -> None:
     """Record an in-store purchase and award its points, once per order id."""
-    args = context.args or []
+    args = [latin_digits(arg) for arg in context.args or []]  # Arabic-Indic or Persian digits read too
     if len(args) not in (2, 3) or not plausible_ref(args[0]):
         await reply(update, context, "loyalty/award_usage.html")
         return
@@ -76,7 +79,10 @@ async def award(update: Update, context: BotContext) -> None:
     if unknown:
         await reply(update, context, "loyalty/award_unknown.html", ref=ref)
         return
-    values = {"order_id": order_id, "amount": rules.format_amount(amount, settings.currency_exponent)}
+    values: dict[str, Any] = {
+        "order_id": order_id,
+        "amount": amount,
+    }  # minor units: the templates format money
     if not outcome.created:
         await reply(update, context, "loyalty/award_duplicate.html", **values)
     elif outcome.customer_id is None:
@@ -91,7 +97,7 @@ async def award(update: Update, context: BotContext) -> None:
             tier=settings.loyalty_programme.tier_name(
                 outcome.tier, await user_locale(context, update.effective_user)
             ),
-            available_on=outcome.available_at.date().isoformat() if outcome.available_at else "",
+            available_on=outcome.available_at,  # a moment: the templates show the shop's day
             **values,
         )
         await tell_points_earned(

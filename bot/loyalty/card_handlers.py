@@ -10,7 +10,7 @@ from bot.loyalty.card import qr_png
 from bot.loyalty.membership import member
 from bot.replies import reply
 from bot.unit_of_work import handles
-from bot.updates import chat_of, message_of, user_of
+from bot.updates import chat_of, message_of
 from storage import loyalty as store
 
 BUTTONS = "loyalty/buttons.html"
@@ -47,9 +47,13 @@ async def save_phone(update: Update, context: BotContext) -> None:
     contact = message_of(update).contact
     if contact is None:
         raise ValueError("save_phone is registered for messages with a contact")
+    sender = update.effective_user
+    if sender is None or context.customer is None:  # no sender to link the phone to: nothing changes
+        await reply(update, context, "loyalty/phone_not_yours.html", reply_markup=ReplyKeyboardRemove())
+        return
     customer = member(context)
     locale = customer.locale
-    if contact.user_id != user_of(update).id:
+    if contact.user_id != sender.id:
         await reply(
             update, context, "loyalty/phone_not_yours.html", locale=locale, reply_markup=ReplyKeyboardRemove()
         )

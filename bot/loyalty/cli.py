@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.clock import Clock
+from bot.formatting import template_globals
 from bot.loyalty.csv_import import CsvFormatError, import_orders
 from bot.loyalty.order_events import OrderListeners
 from bot.settings import Settings, SettingsError
@@ -53,7 +54,7 @@ async def import_orders_command(
             templates = Templates(
                 settings.templates_dir,
                 default_locale=settings.default_locale,
-                globals_={"shop_name": settings.shop_name, "currency": settings.currency},
+                globals_=template_globals(settings),
             )
 
             async def callback(outcome):

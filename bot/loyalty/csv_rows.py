@@ -30,7 +30,7 @@ REASONS = {
     "amount_too_large": "amount is above LOYALTY_MAX_ORDER_AMOUNT",
     "amount_negative": "amount is negative",
     "order_id": "order_id is missing or longer than 128 characters",
-    "date": "created_at is not an ISO date/time or lies in the future",
+    "date": "created_at is not an ISO date/time, lies in the future or is before 2000",
     "currency": "currency differs from CURRENCY",
     "customer": "customer is missing",
     "status": "status must be paid, refunded or cancelled",

@@ -24,7 +24,11 @@ async def welcome(context: BotContext, session: AsyncSession, customer: Customer
     """Join listener: member code, the welcome bonus once, orders that were waiting for this customer;
     after the update, tell them of the points those orders earned (the welcome bonus shows in /balance)."""
     _, linked = await purchases.welcome_customer(
-        session, settings=context.settings, now=context.clock.now(), customer=customer
+        session,
+        settings=context.settings,
+        now=context.clock.now(),
+        customer=customer,
+        fresh=context.uow.created,
     )
     if linked:
         context.uow.later(lambda: announce(context, linked))

@@ -10,7 +10,6 @@ from telegram.error import TelegramError
 
 from bot.i18n import Templates
 from bot.loyalty.purchases import OrderOutcome, balance
-from bot.loyalty.rules import format_amount
 from bot.settings import Settings
 from storage.customers import get_customer_by_id
 from storage.db import Database
@@ -60,7 +59,7 @@ async def tell_points_earned(
         template="loyalty/points_earned.html",
         points=outcome.points,
         order_id=outcome.order.external_id,
-        amount=format_amount(outcome.order.amount_minor, settings.currency_exponent),
+        amount=outcome.order.amount_minor,
         pending=pending,
-        available_on=outcome.available_at.date().isoformat() if outcome.available_at else "",
+        available_on=outcome.available_at,
     )

@@ -1,10 +1,11 @@
 """The loyalty programme as typed values: the tiers of LOYALTY_TIERS and the rewards of LOYALTY_REWARDS,
 parsed (and validated) once, in both languages, instead of on every /balance or order.
 
-Settings keep the raw text (`Settings.loyalty_tiers`, `Settings.loyalty_rewards`);
-`Settings.loyalty_programme` gives this object. It is built when the settings are validated at start and
-cached on the text, so a settings copy with other rules (tests do that) gets its own programme, never a
-stale one.
+Settings keep the raw text (`Settings.loyalty_tiers`, `Settings.loyalty_rewards`), or the path of a YAML
+programme file (`Settings.loyalty_programme_file`, read by `programme_file.py`, which builds the same
+object); `Settings.loyalty_programme` gives this object. It is built when the settings are validated at
+start and cached on the text, so a settings copy with other rules (tests do that) gets its own programme,
+never a stale one.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ in through the `OrderListeners` the caller passes (`bot/loyalty/order_events.py`
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,10 +19,12 @@ from bot.settings import Settings
 from storage import loyalty as store
 from storage.models import Customer, Order, OrderStatus
 from storage.orders import record_order, refund_order
-from storage.points import add_points, lock_customer, welcomed_before
+from storage.points import add_points, add_welcome_bonus, lock_customer
 from storage.typed import saved_id
 
 MAX_FUTURE = timedelta(days=1)  # clock skew allowance for order dates
+# Older order dates are typos or forgeries ("0001-01-01"); date arithmetic on them overflows.
+EARLIEST_ORDER_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class BadOrder(ValueError):
@@ -69,7 +71,7 @@ def validate_order(
         raise BadOrder("amount_negative")
     if amount_minor > settings.loyalty_max_order_amount * 10**settings.currency_exponent:
         raise BadOrder("amount_too_large")
-    if ordered_at.tzinfo is None or ordered_at > now + MAX_FUTURE:
+    if ordered_at.tzinfo is None or not EARLIEST_ORDER_DATE <= ordered_at <= now + MAX_FUTURE:
         raise BadOrder("date")
     if currency.upper() != settings.currency:
         raise BadOrder("currency")
@@ -210,11 +212,13 @@ async def reverse_order(
 
 
 async def link_customer(
-    session: AsyncSession, *, settings: Settings, customer: Customer
+    session: AsyncSession, *, settings: Settings, customer: Customer, locked: bool = False
 ) -> list[OrderOutcome]:
     """Attach the orders that named this customer before they were known, and award their points."""
     outcomes = []
-    for order in await store.claim_unlinked_orders(session, customer=customer):
+    for order in await store.claim_unlinked_orders(
+        session, customer=customer, locked=locked, ordered_since=EARLIEST_ORDER_DATE
+    ):
         if order.status == OrderStatus.PAID and customer.id is not None:
             outcomes.append(
                 await award_order_points(session, settings=settings, order=order, customer_id=customer.id)
@@ -223,22 +227,16 @@ async def link_customer(
 
 
 async def welcome_customer(
-    session: AsyncSession, *, settings: Settings, now: datetime, customer: Customer
+    session: AsyncSession, *, settings: Settings, now: datetime, customer: Customer, fresh: bool = False
 ) -> tuple[int, list[OrderOutcome]]:
-    """On joining: member code, the welcome bonus once, and any orders waiting for them."""
+    """On joining: member code, the welcome bonus once (not again after a /forgetme), and any orders
+    waiting for them. `fresh`: this transaction created the customer's row (so it holds its lock)."""
     if customer.id is None:
         raise ValueError("welcome_customer needs a stored customer")
     await store.ensure_member_code(session, customer=customer)
     bonus = settings.loyalty_welcome_bonus
-    if customer.telegram_id is not None and await welcomed_before(session, telegram_id=customer.telegram_id):
-        bonus = 0  # came back after /forgetme: the bonus was theirs once already
-    given = bonus > 0 and await add_points(
-        session,
-        customer_id=customer.id,
-        delta=bonus,
-        kind="welcome",
-        key=f"welcome:{customer.id}",
-        available_at=now,
+    given = bonus > 0 and await add_welcome_bonus(
+        session, customer_id=customer.id, telegram_id=customer.telegram_id, delta=bonus, now=now
     )
-    linked = await link_customer(session, settings=settings, customer=customer)
+    linked = await link_customer(session, settings=settings, customer=customer, locked=fresh)
     return (bonus if given else 0), linked

@@ -12,8 +12,6 @@ points, so listeners that react to a lost order are not told.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,28 +64,6 @@ async def reverse_part(
         note=order.external_id[:255],
     )
     return ReversalOutcome(order, changed, customer_id, taken if changed else 0)
-
-
-def woocommerce_refunds(payload: dict[str, Any]) -> tuple[tuple[str, Decimal], ...] | None:
-    """(refund id, amount) of each refund a WooCommerce order lists (its `total` is negative, e.g. "-5.00");
-    None when some refund carries no usable id or amount, so callers fall back to whole-order rules."""
-    parts = []
-    for refund in payload.get("refunds") or ():
-        if (
-            not isinstance(refund, dict)
-            or refund.get("id") in (None, "")
-            or refund.get("total") in (None, "")
-        ):
-            return None
-        try:
-            amount = abs(Decimal(str(refund["total"])))
-        except InvalidOperation:
-            return None
-        if not amount.is_finite():
-            return None
-        if amount > 0:
-            parts.append((str(refund["id"]), amount))
-    return tuple(parts)
 
 
 async def reverse_parts(

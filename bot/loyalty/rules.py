@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
+from bot.formatting import latin_digits
+
 # Rolling window of spend that decides the tier.
 TIER_WINDOW_DAYS = 365
 REWARD_ID = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
@@ -104,7 +106,8 @@ def points_for(amount_minor: int, *, per_unit: Decimal, multiplier: Decimal, exp
 
 def parse_amount(text: str, *, exponent: int, max_units: int) -> int:
     """'12.50' -> 1250 minor units; ValueError (with a reason key) for anything else."""
-    cleaned = text.strip().replace("\u066b", ".").replace("\u066c", ",")  # Arabic decimal/thousands signs
+    # Digits of any of the three scripts; the Arabic decimal and thousands signs.
+    cleaned = latin_digits(text).strip().replace("\u066b", ".").replace("\u066c", ",")
     if THOUSANDS.fullmatch(cleaned):
         cleaned = cleaned.replace(",", "")  # 1,234.50
     elif DIGITS_THEN_THREE.fullmatch(cleaned):
@@ -121,13 +124,6 @@ def parse_amount(text: str, *, exponent: int, max_units: int) -> int:
     if value > max_units:
         raise ValueError("amount_too_large")
     return int(minor)
-
-
-def format_amount(amount_minor: int, exponent: int) -> str:
-    if exponent == 0:
-        return str(amount_minor)
-    value = Decimal(amount_minor) / (Decimal(10) ** exponent)
-    return f"{value:.{exponent}f}"
 
 
 def progress_bar(fraction: float, width: int = 10) -> str:

@@ -1,7 +1,9 @@
 """Shop order webhooks (Shopify, WooCommerce): verified by HMAC-SHA256, idempotent on the order id.
 
 Both shops sign the raw body: base64(HMAC-SHA256(secret, body)) in X-Shopify-Hmac-SHA256 or
-X-WC-Webhook-Signature. A redelivery (same webhook, same order id) changes nothing; refunds and
+X-WC-Webhook-Signature. The body is then validated by its platform's model (`shop_payloads.py`): a
+malformed one gets a 400 and a refused order a 422, each with a short reason, so the shop stops retrying
+and nothing is stored. A redelivery (same webhook, same order id) changes nothing; refunds and
 cancellations reverse the order's points once.
 """
 
@@ -12,10 +14,9 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+import re
+from datetime import datetime
+from decimal import Decimal
 
 from aiohttp import web
 from telegram.ext import Application
@@ -23,128 +24,29 @@ from telegram.ext import Application
 from bot.loyalty import purchases
 from bot.loyalty.notify import tell_points_earned
 from bot.loyalty.order_events import OrderListeners
-from bot.loyalty.refunds import reverse_part, reverse_parts, woocommerce_refunds
+from bot.loyalty.refunds import reverse_part, reverse_parts
+from bot.loyalty.shop_events import ShopEvent, shopify_event, woocommerce_event
+from bot.loyalty.shop_payloads import MalformedPayload
 from bot.settings import Settings
 from bot.web import APPLICATION_KEY
-from storage.models import OrderStatus
 from storage.orders import get_order
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ShopEvent:
-    """What a webhook asks for: ingest a paid order, reverse one, or nothing."""
-
-    action: str  # "ingest", "reverse" or "ignore"
-    order_id: str = ""
-    amount: str = "0"
-    currency: str = ""
-    ordered_at: str = ""
-    customer_ref: str | None = None
-    shop_customer: str | None = None  # e.g. "shopify:88", learned for customers matched by phone
-    status: str = OrderStatus.REFUNDED
-    refund_id: str = ""
-    refunded: str | None = None  # amount of a (possibly partial) refund; None = the whole order
-    # WooCommerce: (refund id, amount) of the partial refunds an order lists, each applied once.
-    parts: tuple[tuple[str, Decimal], ...] = ()
+WOOCOMMERCE_PING = re.compile(rb"webhook_id=\d{1,20}")
 
 
 def signature_ok(secret: str, body: bytes, given: str) -> bool:
     expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
-    return hmac.compare_digest(expected, given.strip().encode())
+    # A header is any bytes (aiohttp keeps undecodable ones as surrogates): compare them, never fail.
+    return hmac.compare_digest(expected, given.strip().encode(errors="replace"))
 
 
-def _phone(*candidates: Any) -> str | None:
-    return next((str(value) for value in candidates if value), None)
-
-
-def shopify_refund(payload: dict[str, Any]) -> ShopEvent:
-    """A refund gives back the money of its successful refund transactions: maybe a part of the order."""
-    order_id = str(payload["order_id"])
-    transactions = payload.get("transactions")
-    if transactions is None:  # no money detail: treat it as the whole order
-        return ShopEvent("reverse", order_id=order_id)
-    refunded = sum(
-        (
-            Decimal(str(item["amount"]))
-            for item in transactions
-            if item.get("kind") == "refund" and item.get("status") == "success"
-        ),
-        Decimal(0),
-    )
-    if refunded <= 0:  # e.g. a restock without money back
-        return ShopEvent("ignore")
-    return ShopEvent("reverse", order_id=order_id, refund_id=str(payload["id"]), refunded=str(refunded))
-
-
-def shopify_event(topic: str, payload: dict[str, Any]) -> ShopEvent:
-    if topic == "refunds/create":
-        return shopify_refund(payload)
-    order_id = str(payload["id"])
-    if topic == "orders/cancelled" or payload.get("financial_status") in ("refunded", "voided"):
-        status = OrderStatus.CANCELLED if topic == "orders/cancelled" else OrderStatus.REFUNDED
-        return ShopEvent("reverse", order_id=order_id, status=status)
-    if (
-        topic in ("orders/create", "orders/paid", "orders/updated")
-        and payload.get("financial_status") == "paid"
-    ):
-        customer = payload.get("customer") or {}
-        billing = payload.get("billing_address") or {}
-        shop_customer = f"shopify:{customer['id']}" if customer.get("id") else None
-        ref = _phone(payload.get("phone"), customer.get("phone"), billing.get("phone")) or shop_customer
-        return ShopEvent(
-            "ingest",
-            order_id=order_id,
-            amount=str(payload["total_price"]),
-            currency=str(payload.get("currency") or ""),
-            ordered_at=str(payload.get("processed_at") or payload["created_at"]),
-            customer_ref=ref,
-            shop_customer=shop_customer,
-        )
-    return ShopEvent("ignore")
-
-
-def woocommerce_event(topic: str, payload: dict[str, Any]) -> ShopEvent:
-    order_id = str(payload["id"])
-    status = payload.get("status")
-    parts = woocommerce_refunds(payload) or ()
-    refunded = sum((amount for _, amount in parts), Decimal(0))
-    if status == "refunded" and parts and refunded < Decimal(str(payload.get("total") or 0)):
-        # Marked refunded, but the refunds listed give back only part of the money: like Shopify, only
-        # that share of the points goes and the order stays paid.
-        return ShopEvent("reverse", order_id=order_id, parts=parts)
-    if status in ("refunded", "cancelled"):
-        return ShopEvent("reverse", order_id=order_id, status=status)
-    if topic in ("order.created", "order.updated") and status in ("processing", "completed"):
-        billing = payload.get("billing") or {}
-        shop_customer = f"woocommerce:{payload['customer_id']}" if payload.get("customer_id") else None
-        ref = _phone(billing.get("phone")) or shop_customer
-        return ShopEvent(
-            "ingest",
-            order_id=order_id,
-            amount=str(payload["total"]),
-            currency=str(payload.get("currency") or ""),
-            ordered_at=str(payload.get("date_paid_gmt") or payload["date_created_gmt"]),
-            customer_ref=ref,
-            shop_customer=shop_customer,
-            parts=parts,  # partial refunds of an order still being fulfilled
-        )
-    return ShopEvent("ignore")
-
-
-def _minor(amount: str, exponent: int) -> int:
-    value = Decimal(amount) * (Decimal(10) ** exponent)
+def _minor(amount: Decimal, exponent: int) -> int:
+    # Amounts are bounded by their model (shop_payloads.MAX_AMOUNT), so this cannot overflow.
+    value = amount * (Decimal(10) ** exponent)
     if value != value.to_integral_value():
         raise purchases.BadOrder("amount_precision")
     return int(value)
-
-
-def _moment(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:  # WooCommerce *_gmt fields carry no offset but are UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment
 
 
 async def apply_event(application: Application, source: str, event: ShopEvent) -> str:
@@ -204,7 +106,7 @@ async def apply_event(application: Application, source: str, event: ShopEvent) -
             now=now,
             external_id=event.order_id,
             amount_minor=amount,
-            ordered_at=_moment(event.ordered_at),
+            ordered_at=event.ordered_at or now,
             customer_ref=event.customer_ref,
             shop_customer_ref=event.shop_customer,
             source=source,
@@ -222,11 +124,21 @@ async def _reverse_parts(
     session, settings: Settings, listeners: OrderListeners, now: datetime, event: ShopEvent
 ) -> bool:
     parts = tuple(
-        (refund_id, _minor(str(amount), settings.currency_exponent)) for refund_id, amount in event.parts
+        (refund_id, _minor(amount, settings.currency_exponent)) for refund_id, amount in event.parts
     )
     return await reverse_parts(
         session, settings=settings, listeners=listeners, now=now, external_id=event.order_id, parts=parts
     )
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _refused(source: str, status: int, reason: str) -> web.Response:
+    # A 4xx tells the shop not to retry; one line, no traceback: the body was bad, not the bot.
+    logger.warning("Refused %s order webhook (%s): %s", source, status, reason)
+    return web.Response(status=status, text=reason)
 
 
 def _handler(source: str, secret_field: str, signature_header: str, topic_header: str, parse):
@@ -240,21 +152,25 @@ def _handler(source: str, secret_field: str, signature_header: str, topic_header
         if not signature_ok(secret.get_secret_value(), body, request.headers.get(signature_header, "")):
             return web.Response(status=401, text="bad signature")
         try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            # WooCommerce pings a new webhook with a form body; acknowledge it.
-            return web.Response(text="ignored")
+            payload = json.loads(body, parse_constant=_refuse_constant)
+        except (
+            ValueError,
+            RecursionError,
+        ):  # not JSON or not UTF-8, NaN/Infinity, huge integers, deep nesting
+            if source == "woocommerce" and WOOCOMMERCE_PING.fullmatch(body):
+                return web.Response(text="ignored")  # WooCommerce pings a new webhook with a form body
+            return _refused(source, 400, "body is not JSON")
+        if not isinstance(payload, dict):
+            return _refused(source, 400, "body is not a JSON object")
         try:
             event = parse(request.headers.get(topic_header, ""), payload)
             if event.action == "ignore":
                 return web.Response(text="ignored")
             result = await apply_event(application, source, event)
+        except MalformedPayload as error:
+            return _refused(source, 400, str(error))
         except purchases.BadOrder as error:
-            logger.warning("Refused %s order webhook: %s", source, error.reason)
-            return web.Response(status=422, text=error.reason)
-        except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as error:
-            logger.warning("Malformed %s order webhook: %r", source, error)
-            return web.Response(status=400, text="malformed order")
+            return _refused(source, 422, error.reason)
         return web.Response(text=result)
 
     return receive

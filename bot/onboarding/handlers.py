@@ -6,14 +6,16 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, ChatMemberHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, filters
 
+from bot.callback_kinds import ForgetMe, PickLanguage
+from bot.callbacks import ButtonHandler
 from bot.commands import commands_for
 from bot.context import BotContext
-from bot.replies import edit_or_reply, reply
+from bot.replies import answer_inactive, edit_or_reply, reply
 from bot.settings import LOCALES
 from bot.unit_of_work import Action, handles
-from bot.updates import data_of, query_of, user_data_of, user_of
+from bot.updates import query_of, user_data_of, user_of
 from storage import customers
 from storage.models import Customer
 
@@ -76,7 +78,7 @@ def language_keyboard(context: BotContext, locale: str) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
             context.templates.label(option, "onboarding/buttons.html", "language_name"),
-            callback_data=f"lang:{option}",
+            callback_data=PickLanguage(option).pack(),
         )
         for option in LOCALES
     ]
@@ -100,9 +102,9 @@ async def choose_language(update: Update, context: BotContext) -> None:
 async def set_language(update: Update, context: BotContext) -> None:
     """Save the language picked with a button and confirm in that language."""
     query = query_of(update)
-    locale = data_of(query).removeprefix("lang:")
+    locale = PickLanguage.of(update).locale
     if locale not in LOCALES:
-        await query.answer()
+        await answer_inactive(update, context)
         return
     await customers.set_locale(
         await context.uow.write(),
@@ -130,11 +132,11 @@ async def ask_forget(update: Update, context: BotContext) -> None:
             [
                 InlineKeyboardButton(
                     context.templates.label(locale, "onboarding/buttons.html", "forget_confirm"),
-                    callback_data="forget:yes",
+                    callback_data=ForgetMe("yes").pack(),
                 ),
                 InlineKeyboardButton(
                     context.templates.label(locale, "onboarding/buttons.html", "cancel"),
-                    callback_data="forget:no",
+                    callback_data=ForgetMe("no").pack(),
                 ),
             ]
         ]
@@ -147,7 +149,7 @@ async def confirm_forget(update: Update, context: BotContext) -> None:
     """Erase personal data on "yes", leave everything as it was on "cancel"."""
     query = query_of(update)
     locale = context.locale
-    if query.data != "forget:yes":
+    if ForgetMe.of(update).answer != "yes":
         await query.answer()
         await edit_or_reply(update, context, "onboarding/forget_cancelled.html", locale=locale)
         return
@@ -176,9 +178,9 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("start", start, filters=private),
         CommandHandler("help", show_help),
         CommandHandler("language", choose_language, filters=private),
-        CallbackQueryHandler(set_language, pattern=r"^lang:"),
+        ButtonHandler(set_language, PickLanguage),
         CommandHandler("stop", stop_marketing, filters=private),
         CommandHandler("forgetme", ask_forget, filters=private),
-        CallbackQueryHandler(confirm_forget, pattern=r"^forget:(yes|no)$"),
+        ButtonHandler(confirm_forget, ForgetMe),
         ChatMemberHandler(track_block, ChatMemberHandler.MY_CHAT_MEMBER),
     ]

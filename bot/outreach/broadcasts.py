@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
+from bot.callback_kinds import BroadcastAction
 from bot.context import AppEnv
 from bot.outreach import rules
 from storage import outbox, outreach
@@ -155,7 +156,9 @@ def progress_keyboard(env: AppEnv, locale: str, broadcast: Broadcast) -> InlineK
     if broadcast.state != BroadcastState.SENDING:
         return None
     label = env.templates.label(locale, BUTTONS, "stop")
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"bc:stop:{broadcast.id}")]])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=BroadcastAction("stop", saved_id(broadcast)).pack())]]
+    )
 
 
 async def refresh(env: AppEnv, broadcast_ids: set[int]) -> None:

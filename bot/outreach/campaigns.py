@@ -145,7 +145,7 @@ async def _winback(env: AppEnv, person: Recipient, lapse: str, stage: int) -> bo
             values.update(
                 code=coupon.code,
                 benefit=coupon.benefit,
-                until=(coupon.expires_at or now).astimezone(zone).strftime("%d/%m/%Y"),
+                until=(coupon.expires_at or now).astimezone(zone).date(),  # the customer's day
             )
         text = env.templates.render(person.locale, f"outreach/winback_{stage}.html", **values)
         row_id = await outbox.enqueue(

@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
-
 from markupsafe import Markup
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
+from bot.callback_kinds import BroadcastAction
+from bot.callbacks import ButtonHandler
 from bot.context import BotContext, env_of
 from bot.merchants import merchant_only
 from bot.outreach import broadcasts, rules
 from bot.outreach.jobs import kick
 from bot.replies import edit_or_reply, reply, user_locale
 from bot.unit_of_work import handles
-from bot.updates import data_match, message_of, query_of, user_of
+from bot.updates import message_of, query_of, user_of
 from storage.outreach import birthday_changed_at, create_broadcast, set_birthday
 from storage.typed import saved_id
 
 CUSTOMER_COMMANDS = ("birthday",)
 MERCHANT_COMMANDS = ("broadcast",)
 
-BROADCAST_DATA = re.compile(r"^bc:(go|no|stop|test):(\d+)$")
-ID_MAX = 2**31 - 1  # broadcast ids are 32-bit: a larger one is no button this bot sent
 # Telegram allows 4096 characters; leave room for the opt-out footer.
 MAX_BROADCAST_CHARS = 3500
 BUTTONS = "outreach/buttons.html"
-
-
-def birthday_label(context: BotContext, locale: str, birthday: date) -> str:
-    month = context.templates.label(locale, "outreach/labels.html", "month", number=birthday.month)
-    year = "" if birthday.year == rules.NO_YEAR else f" {birthday.year}"
-    return f"{birthday.day} {month}{year}"
 
 
 @handles(writes=True, joins=True)
@@ -44,8 +35,7 @@ async def set_my_birthday(update: Update, context: BotContext) -> None:
     locale = customer.locale
     settings, now = context.settings, context.clock.now()
     if not context.args:
-        label = birthday_label(context, locale, customer.birthday) if customer.birthday else None
-        await reply(update, context, "outreach/birthday_ask.html", locale=locale, birthday=label)
+        await reply(update, context, "outreach/birthday_ask.html", locale=locale, birthday=customer.birthday)
         return
     today = now.astimezone(settings.timezone).date()
     birthday = rules.parse_birthday(" ".join(context.args), today=today)
@@ -63,7 +53,7 @@ async def set_my_birthday(update: Update, context: BotContext) -> None:
         context,
         "outreach/birthday_saved.html",
         locale=locale,
-        birthday=birthday_label(context, locale, birthday),
+        birthday=birthday,
         gift=gift and settings.outreach_birthday_points > 0,
         points=settings.outreach_birthday_points,
         lock_days=settings.outreach_birthday_lock_days,
@@ -91,10 +81,21 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(label(locale, BUTTONS, "send"), callback_data=f"bc:go:{broadcast.id}"),
-                InlineKeyboardButton(label(locale, BUTTONS, "cancel"), callback_data=f"bc:no:{broadcast.id}"),
+                InlineKeyboardButton(
+                    label(locale, BUTTONS, "send"),
+                    callback_data=BroadcastAction("go", saved_id(broadcast)).pack(),
+                ),
+                InlineKeyboardButton(
+                    label(locale, BUTTONS, "cancel"),
+                    callback_data=BroadcastAction("no", saved_id(broadcast)).pack(),
+                ),
             ],
-            [InlineKeyboardButton(label(locale, BUTTONS, "test"), callback_data=f"bc:test:{broadcast.id}")],
+            [
+                InlineKeyboardButton(
+                    label(locale, BUTTONS, "test"),
+                    callback_data=BroadcastAction("test", saved_id(broadcast)).pack(),
+                )
+            ],
         ]
     )
     await reply(
@@ -115,12 +116,12 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
 async def answer_broadcast(update: Update, context: BotContext) -> None:
     """Send, cancel or stop a broadcast from its buttons; the message then shows progress."""
     query = query_of(update)
-    action, broadcast_id = data_match(BROADCAST_DATA, query).groups()
-    broadcast_id = int(broadcast_id)
+    button = BroadcastAction.of(update)
+    action, broadcast_id = button.action, button.broadcast_id
     env = env_of(context)
     if action == "test":  # only to the merchant who wrote it; the preview and its buttons stay
         locale = await user_locale(context, update.effective_user)
-        sent = broadcast_id <= ID_MAX and await broadcasts.send_test(env, broadcast_id=broadcast_id)
+        sent = await broadcasts.send_test(env, broadcast_id=broadcast_id)
         notice = "outreach/broadcast_test_sent.html" if sent else "outreach/broadcast_gone.html"
         await query.answer(context.templates.text(locale, notice), show_alert=not sent)
         return
@@ -150,5 +151,5 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("birthday", set_my_birthday, filters=filters.ChatType.PRIVATE),
         CommandHandler("broadcast", start_broadcast),
-        CallbackQueryHandler(answer_broadcast, pattern=BROADCAST_DATA),
+        ButtonHandler(answer_broadcast, BroadcastAction),
     ]

@@ -11,12 +11,10 @@ from decimal import Decimal
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from bot.formatting import NO_YEAR, TYPED_DIGITS  # NO_YEAR: a birthday without a year
 from bot.loyalty import rules as loyalty_rules
 from bot.settings import Settings
 
-# A birthday given without a year is stored in this leap year, so 29 February fits.
-NO_YEAR = 1904
-ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 BIRTHDAY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{4}))?$")
 # Direction marks that Arabic keyboards and copied text slip around digits (LRM, RLM, ALM, isolates,
 # embeddings): invisible, so the customer cannot see why their date was refused.
@@ -27,7 +25,7 @@ BIDI_MARKS = dict.fromkeys(
 
 def parse_birthday(text: str, *, today: date) -> date | None:
     """'25-12', '25/12/1990', '٢٥-١٢' -> a date (year NO_YEAR when not given); None when not a birthday."""
-    match = BIRTHDAY.match(text.translate(BIDI_MARKS).strip().translate(ARABIC_DIGITS))
+    match = BIRTHDAY.match(text.translate(BIDI_MARKS).strip().translate(TYPED_DIGITS))
     if match is None:
         return None
     day, month = int(match.group(1)), int(match.group(2))

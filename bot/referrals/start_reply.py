@@ -7,7 +7,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 
 from bot.context import BotContext
-from bot.loyalty.rules import format_amount
 from bot.referrals import rules
 from bot.referrals.service import StartOutcome, StartResult, attribute_on_start
 from bot.replies import reply
@@ -22,7 +21,7 @@ def terms(context: BotContext) -> dict:
     return {
         "referrer_reward": settings.referral_rewards.referrer,
         "referee_reward": settings.referral_rewards.referee,
-        "min_amount": format_amount(minimum, settings.currency_exponent) if minimum else "",
+        "min_amount": minimum,  # minor units, 0 for any order
         "days": settings.loyalty_pending_days,
         "cap": settings.referral_weekly_cap,
     }

@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler
 
+from bot.callback_kinds import SurveyScore, SurveySkip
+from bot.callbacks import ButtonHandler
 from bot.context import BotContext
+from bot.formatting import latin_digits
 from bot.merchants import merchant_only
 from bot.replies import edit_or_reply, reply
 from bot.surveys import answers
 from bot.surveys.answers import TapStatus
 from bot.surveys.service import (
     SCALES,
-    SCORE_PREFIX,
-    SKIP_PREFIX,
     Outcome,
     env_of,
     request_survey,
     skip_keyboard,
 )
 from bot.unit_of_work import handles
-from bot.updates import data_match, query_of
+from bot.updates import query_of
 from storage import surveys as store
 from storage.customers import get_customer_by_id
 from storage.loyalty import find_customer
@@ -37,8 +37,6 @@ logger = logging.getLogger(__name__)
 CUSTOMER_COMMANDS: tuple[str, ...] = ()
 MERCHANT_COMMANDS = ("survey",)
 
-SCORE_DATA = re.compile(rf"^{SCORE_PREFIX}:(\d+):(\d+)$")
-SKIP_DATA = re.compile(rf"^{SKIP_PREFIX}:(\d+)$")
 ALL = "all"
 SKIPPED = (Outcome.THROTTLED, Outcome.OPTED_OUT, Outcome.UNREACHABLE, Outcome.UNKNOWN, Outcome.DUPLICATE)
 
@@ -53,8 +51,8 @@ async def toast(update: Update, context: BotContext, template: str) -> None:
 async def tap_score(update: Update, context: BotContext) -> None:
     """Record the tapped score once, then ask why (with a Skip button)."""
     query = query_of(update)
-    match = data_match(SCORE_DATA, query)
-    survey_id, score = int(match.group(1)), int(match.group(2))
+    button = SurveyScore.of(update)
+    survey_id, score = button.survey_id, button.score
     env = env_of(context)
     tapped = query.message
     tap = await answers.answer(
@@ -100,7 +98,7 @@ async def tap_score(update: Update, context: BotContext) -> None:
 async def tap_skip(update: Update, context: BotContext) -> None:
     """Close the "why?" without a reason and thank the customer."""
     query = query_of(update)
-    survey_id = int(data_match(SKIP_DATA, query).group(1))
+    survey_id = SurveySkip.of(update).survey_id
     env = env_of(context)
     closed = await answers.close_reason(env, customer=context.customer, reason=None, survey_id=survey_id)
     if closed is None:
@@ -159,7 +157,7 @@ async def resolve_target(session, target: str) -> list[int]:
 @merchant_only
 async def send_survey(update: Update, context: BotContext) -> None:
     """/survey <nps|csat|ces> [member code|telegram id|phone|all]: send a survey now (no target = all)."""
-    args = context.args or []
+    args = [latin_digits(arg) for arg in context.args or []]  # a phone or id in Arabic-Indic digits too
     kinds = {kind.value for kind in SurveyKind}
     if len(args) not in (1, 2) or args[0].lower() not in kinds:
         await reply(update, context, "surveys/usage.html")
@@ -219,6 +217,6 @@ async def send_to_all(update: Update, context: BotContext, kind: str, customer_i
 def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("survey", send_survey),
-        CallbackQueryHandler(tap_score, pattern=SCORE_DATA),
-        CallbackQueryHandler(tap_skip, pattern=SKIP_DATA),
+        ButtonHandler(tap_score, SurveyScore),
+        ButtonHandler(tap_skip, SurveySkip),
     ]

@@ -15,6 +15,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import Forbidden, TelegramError
 
+from bot.callback_kinds import SurveyScore, SurveySkip
 from bot.context import AppEnv, env_of
 from bot.outreach.dispatcher import send_now
 from storage import surveys as store
@@ -36,8 +37,6 @@ ROWS: dict[str, tuple[range, ...]] = {
     SurveyKind.CSAT: (range(1, 6),),
     SurveyKind.CES: (range(1, 8),),
 }
-SCORE_PREFIX = "sv"
-SKIP_PREFIX = "svskip"
 
 
 class Outcome(StrEnum):
@@ -61,7 +60,7 @@ def score_keyboard(env: AppEnv, locale: str, survey: Survey) -> InlineKeyboardMa
             [
                 InlineKeyboardButton(
                     env.templates.label(locale, "surveys/buttons.html", "score", value=score),
-                    callback_data=f"{SCORE_PREFIX}:{survey.id}:{score}",
+                    callback_data=SurveyScore(saved_id(survey), score).pack(),
                 )
                 for score in row
             ]
@@ -72,7 +71,9 @@ def score_keyboard(env: AppEnv, locale: str, survey: Survey) -> InlineKeyboardMa
 
 def skip_keyboard(env: AppEnv, locale: str, survey: Survey) -> InlineKeyboardMarkup:
     label = env.templates.label(locale, "surveys/buttons.html", "skip")
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"{SKIP_PREFIX}:{survey.id}")]])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=SurveySkip(saved_id(survey)).pack())]]
+    )
 
 
 def eligibility(env: AppEnv, customer: Customer, last_sent: Any) -> Outcome | None:

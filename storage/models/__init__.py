@@ -2,7 +2,7 @@
 
 from storage.models.analytics import CohortCell, CustomerDay, CustomerSummary, ShopDay
 from storage.models.customers import Customer
-from storage.models.faq import FaqEntry, FaqGap, FaqMeta, Handoff, HandoffMessage, HandoffState
+from storage.models.faq import FaqAnswerVote, FaqEntry, FaqGap, FaqMeta, Handoff, HandoffMessage, HandoffState
 from storage.models.orders import Order, OrderStatus
 from storage.models.outreach import (
     Broadcast,
@@ -12,7 +12,7 @@ from storage.models.outreach import (
     OutboxMessage,
     OutboxState,
 )
-from storage.models.points import Coupon, PointsEntry
+from storage.models.points import Coupon, PointsEntry, RedeemToken
 from storage.models.referrals import Referral, ReferralCode, ReferralStatus
 from storage.models.surveys import Survey, SurveyKind, SurveyResponse, SurveyState, SurveyTrigger
 
@@ -26,6 +26,7 @@ __all__ = [
     "CustomerDay",
     "CustomerOutreach",
     "CustomerSummary",
+    "FaqAnswerVote",
     "FaqEntry",
     "FaqGap",
     "FaqMeta",
@@ -37,6 +38,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxState",
     "PointsEntry",
+    "RedeemToken",
     "Referral",
     "ReferralCode",
     "ReferralStatus",

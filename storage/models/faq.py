@@ -1,11 +1,12 @@
-"""FAQ entries per locale, questions that found no answer, and hand-off conversations with the shop team."""
+"""FAQ entries per locale, customers' votes on answers, questions that found no answer, and hand-off
+conversations with the shop team."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -23,15 +24,38 @@ class FaqEntry(SQLModel, table=True):
     # Alternative phrasings customers use, one per line.
     phrasings: str = Field(default="", sa_column=Column(Text, nullable=False))
     answer: str = Field(sa_column=Column(Text, nullable=False))
-    # How often the entry was shown, and the customers' "Did this help?" votes.
+    # How often the entry was shown (the "Did this help?" votes are rows of faq_votes).
     hits: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
-    helpful: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
-    unhelpful: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
     @property
     def phrasing_list(self) -> list[str]:
         return [line.strip() for line in self.phrasings.splitlines() if line.strip()]
+
+
+class FaqAnswerVote(SQLModel, table=True):
+    """A customer's "Did this help?" on one answer message: one row per customer and message, so a double
+    tap counts once and a second tap changes the vote instead of adding one."""
+
+    __tablename__ = "faq_votes"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "chat_id", "message_id", name="uq_faq_votes_customer_message"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("faq_entries.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    customer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
+    )
+    # The answer message; /forgetme erases the chat (a private chat's id is the person's Telegram id).
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    helpful: bool = Field(sa_column=Column(Boolean, nullable=False))
+    voted_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 class FaqMeta(SQLModel, table=True):

@@ -48,3 +48,18 @@ class Coupon(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class RedeemToken(SQLModel, table=True):
+    """A "Yes, redeem" button the bot issued: for one customer and reward, used once, until it expires.
+    Its token is the button's data and the redemption's idempotency key (a double tap gets one coupon)."""
+
+    __tablename__ = "redeem_tokens"
+
+    token: str = Field(sa_column=Column(String(16), primary_key=True))
+    customer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    reward_id: str = Field(sa_column=Column(String(24), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

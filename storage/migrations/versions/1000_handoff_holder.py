@@ -1,15 +1,15 @@
 """handoffs.held_by and held_by_name: who of several staff took a conversation, shown to the others
 
-Revision ID: 0900
-Revises: 0800
-Create Date: 2026-12-06 22:00:00
+Revision ID: 1000
+Revises: 0900
+Create Date: 2026-12-06 22:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0900"
-down_revision = "0800"
+revision = "1000"
+down_revision = "0900"
 branch_labels = None
 depends_on = None
 
