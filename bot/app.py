@@ -24,6 +24,7 @@ from bot.faq import admin_handlers as faq_admin
 from bot.faq import handlers as faq
 from bot.faq import handoff_handlers as handoff
 from bot.faq import library as faq_library
+from bot.faq import smalltalk
 from bot.formatting import template_globals
 from bot.i18n import Templates
 from bot.loyalty import award_handlers as loyalty_award
@@ -41,7 +42,7 @@ from bot.referrals import jobs as referral_jobs
 from bot.referrals import service as referral_service
 from bot.referrals import start_reply as referral_start
 from bot.send_budget import ReplyFirstRateLimiter
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.surveys import handlers as surveys
 from bot.surveys import jobs as survey_jobs
 from bot.text_router import TextRouter
@@ -84,6 +85,7 @@ TEXT_CONSUMERS: list = [
     faq_admin.consume_draft,  # a merchant's step while adding/editing an FAQ entry (merchants only)
     handoff.consume_customer_text,  # an open conversation with the shop team takes everything
     surveys.consume_survey_reason,  # the "why?" right after a survey score
+    smalltalk.consume_small_talk,  # "thanks!", "السلام عليكم", 👍: a reply in kind, never an FAQ gap
     faq.consume_question,  # FAQ matching: an answer, a choice of two, or the offer of a person
 ]
 
@@ -131,6 +133,10 @@ def build_application(
         default_locale=settings.default_locale,
         globals_=template_globals(settings),
     )
+    try:
+        phrasebook = smalltalk.load_file(settings.smalltalk_file)
+    except ValueError as error:
+        raise SettingsError(f"setting SMALLTALK_FILE is invalid: {error}") from None
     set_rollup_timezone(settings.timezone)  # analytics rollups bucket orders by the shop's local day
     clock = clock or Clock()
     builder = (
@@ -163,6 +169,7 @@ def build_application(
         settings=settings,
         templates=templates,
         clock=clock,
+        **{smalltalk.PHRASEBOOK_KEY: phrasebook},
         commands=collect_commands(FEATURES),
         join_listeners=tuple(JOIN_LISTENERS),
         start_listeners=tuple(START_LISTENERS),

@@ -96,10 +96,15 @@ class FaqDelete(CallbackData, prefix="faqdel"):
     entry_id: int
 
 
+@dataclass(frozen=True)
+class FaqGapAnswer(CallbackData, prefix="faqgap"):
+    gap_id: int  # "Answer this" under /faq gaps
+
+
 # --- outreach ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class BroadcastAction(CallbackData, prefix="bc"):
-    action: Literal["go", "no", "stop"]
+    action: Literal["go", "no", "stop", "test"]
     broadcast_id: int

@@ -39,3 +39,7 @@ def sample_programme_file() -> Path:
 
 def sample_faq_file() -> Path:
     return packaged_dir(DATA_PACKAGE) / "faq.yaml"
+
+
+def sample_smalltalk_file() -> Path:
+    return packaged_dir(DATA_PACKAGE) / "smalltalk.yaml"

@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # The FAQ file that seeds the FAQ on first run (later edits live in the database; see docs/faq.md).
     # Default: the sample shipped inside the package (bot/data/faq.yaml once installed).
     faq_file: Path = Field(default_factory=resources.sample_faq_file)
+    # Greetings, thanks, goodbyes and acknowledgements answered in kind, never searched in the FAQ (read
+    # at start; see docs/faq.md). Default: the phrases shipped inside the package (data/smalltalk.yaml).
+    smalltalk_file: Path = Field(default_factory=resources.sample_smalltalk_file)
     # Free text scoring at least this (0-100) against an entry's question or phrasings gets its answer.
     faq_match_threshold: int = Field(default=70, ge=1, le=100)
     # When the two best entries score within this many points of each other, both are offered as buttons.

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import FaqEntry, FaqGap, FaqMeta
+from storage.text import storable
 from storage.typed import rowcount, saved_id, table_of
 from storage.upsert import dialect_insert
 
@@ -132,7 +133,14 @@ async def record_gap(
     asked_at: datetime,
     customer_id: int | None = None,
 ) -> int:
-    gap = FaqGap(locale=locale, text=text, normalized=normalized, asked_at=asked_at, customer_id=customer_id)
+    # A customer's words may hold NUL, which PostgreSQL refuses: the question is kept without it.
+    gap = FaqGap(
+        locale=locale,
+        text=storable(text),
+        normalized=storable(normalized),
+        asked_at=asked_at,
+        customer_id=customer_id,
+    )
     session.add(gap)
     await session.flush()
     return saved_id(gap)
@@ -147,12 +155,21 @@ async def get_gap(session: AsyncSession, *, gap_id: int) -> FaqGap | None:
     return await session.get(FaqGap, gap_id)
 
 
+async def forget_answered_gaps(session: AsyncSession, *, locale: str, normalized: str) -> int:
+    """A question the merchant answered from /faq gaps leaves the list (every gap of that wording)."""
+    result = await session.execute(
+        delete(FaqGap).where(col(FaqGap.locale) == locale, col(FaqGap.normalized) == normalized)
+    )
+    return rowcount(result)
+
+
 @dataclass(frozen=True)
 class GapSummary:
     example: str
     locale: str
     count: int
     last_asked_at: datetime
+    gap_id: int  # the latest gap of this wording: what the "Answer this" button opens
 
 
 async def gap_summary(session: AsyncSession, *, since: datetime, limit: int) -> list[GapSummary]:
@@ -164,6 +181,7 @@ async def gap_summary(session: AsyncSession, *, since: datetime, limit: int) -> 
             func.count().label("count"),
             func.max(FaqGap.text).label("example"),
             func.max(FaqGap.asked_at).label("last"),
+            func.max(FaqGap.id).label("gap_id"),
         )
         .where(col(FaqGap.asked_at) >= since)
         .group_by(FaqGap.normalized, FaqGap.locale)
@@ -172,7 +190,8 @@ async def gap_summary(session: AsyncSession, *, since: datetime, limit: int) -> 
     )
     rows = (await session.execute(statement)).all()
     return [
-        GapSummary(example, locale, count, _aware(last)) for _normalized, locale, count, example, last in rows
+        GapSummary(example, locale, count, _aware(last), gap_id)
+        for _normalized, locale, count, example, last, gap_id in rows
     ]
 
 

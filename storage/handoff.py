@@ -57,6 +57,20 @@ async def close_handoff(
     return rowcount(result) == 1
 
 
+async def take_handoff(session: AsyncSession, *, handoff_id: int, staff_id: int, staff_name: str) -> bool:
+    """The first staff member to answer an open conversation holds it; False when someone already does."""
+    result = await session.execute(
+        update(Handoff)
+        .where(
+            col(Handoff.id) == handoff_id,
+            col(Handoff.state) == HandoffState.OPEN,
+            col(Handoff.held_by).is_(None),
+        )
+        .values(held_by=staff_id, held_by_name=staff_name)
+    )
+    return rowcount(result) == 1
+
+
 async def remember_relay(
     session: AsyncSession, *, handoff_id: int, chat_id: int, message_id: int, now: datetime
 ) -> None:

@@ -88,6 +88,40 @@ async def recipients(session: AsyncSession, *, with_birthday: bool = False) -> l
     ]
 
 
+@dataclass(frozen=True)
+class AudienceMember:
+    """A customer a broadcast could be meant for, with what decides whether it may reach them."""
+
+    customer_id: int
+    telegram_id: int | None  # never None here (the query keeps linked customers); typed as the column
+    locale: str
+    opted_in: bool
+    reachable: bool
+    time_zone: str | None
+
+
+async def audience(session: AsyncSession) -> list[AudienceMember]:
+    """Every customer in the bot (linked, not erased), reachable and opted in or not: a broadcast preview
+    says how many of a segment are left out and why."""
+    statement = (
+        select(Customer, CustomerOutreach)
+        .outerjoin(CustomerOutreach, col(CustomerOutreach.customer_id) == Customer.id)
+        .where(col(Customer.telegram_id).is_not(None), col(Customer.forgotten_at).is_(None))
+        .order_by(col(Customer.id))
+    )
+    return [
+        AudienceMember(
+            saved_id(customer),
+            customer.telegram_id,
+            customer.locale,
+            customer.marketing_opt_in,
+            customer.reachable,
+            prefs.time_zone if prefs else None,
+        )
+        for customer, prefs in (await session.exec(statement)).all()
+    ]
+
+
 async def customer_zones(session: AsyncSession, *, customer_ids: list[int]) -> dict[int, str]:
     if not customer_ids:
         return {}

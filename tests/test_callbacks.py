@@ -38,7 +38,9 @@ SAMPLES = [
     callback_kinds.FaqKeep(),
     callback_kinds.FaqCancel(),
     callback_kinds.FaqDelete(5),
+    callback_kinds.FaqGapAnswer(INT_MAX),
     BroadcastAction("stop", 9),
+    BroadcastAction("test", 9),
 ]
 
 
@@ -56,6 +58,8 @@ def test_the_wire_format_of_buttons_already_sent_is_kept():
     assert ConfirmRedeem("COFFEE", "00aa11bb22cc").pack() == "loy:y:COFFEE:00aa11bb22cc"
     assert CancelRedeem().pack() == "loy:n" and HistoryPage(3).pack() == "loy:h:3"
     assert BroadcastAction("go", 1).pack() == "bc:go:1" and SurveyScore(2, 0).pack() == "sv:2:0"
+    assert BroadcastAction("test", 7).pack() == "bc:test:7"
+    assert callback_kinds.FaqGapAnswer(8).pack() == "faqgap:8"
 
 
 @pytest.mark.parametrize(
@@ -76,6 +80,9 @@ def test_the_wire_format_of_buttons_already_sent_is_kept():
         "faq:1" + "0" * 70,  # over 64 bytes
         "sv:1:11",
         "bc:resend:1",
+        "bc:test:2147483648",
+        "faqgap:2147483648",
+        "faqgap:x",
         "loy:r:CO FFEE",
         "loy:y:COFFEE:0123456789abc",
         "loy:n:x",

@@ -15,10 +15,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler
 
-from bot.callback_kinds import FaqCancel, FaqDelete, FaqKeep
+from bot.callback_kinds import FaqCancel, FaqDelete, FaqGapAnswer, FaqKeep
 from bot.callbacks import ButtonHandler, parse_id
 from bot.context import BotContext, env_of
-from bot.faq import library
+from bot.faq import gap_answers, library
 from bot.formatting import latin_digits
 from bot.merchants import merchant_only
 from bot.replies import edit_or_reply, reply, user_locale
@@ -70,7 +70,7 @@ async def ask_step(update: Update, context: BotContext, draft: dict) -> None:
     """Prompt for the draft's current step, showing the current text when editing."""
     step = draft["step"]
     draft["expires_at"] = context.clock.now() + timedelta(minutes=DRAFT_MINUTES)
-    current = draft.get(step) if draft["action"] == "edit" else None
+    current = draft.get(step)  # editing, or a question filled in from /faq gaps
     if isinstance(current, list):
         current = "\n".join(current) or NONE
     await reply(
@@ -198,7 +198,27 @@ async def show_gaps(update: Update, context: BotContext, args: list[str]) -> Non
     days = context.settings.faq_gaps_days
     async with context.uow.reading() as session:
         gaps = await store.gap_summary(session, since=context.clock.now() - timedelta(days=days), limit=30)
-    await reply(update, context, "faq/admin_gaps.html", gaps=gaps, days=days)
+    markup = gap_answers.answer_buttons(context, await user_locale(context, update.effective_user), gaps)
+    await reply(update, context, "faq/admin_gaps.html", reply_markup=markup, gaps=gaps, days=days)
+
+
+async def tap_answer_gap(update: Update, context: BotContext) -> None:
+    """ "Answer this" under /faq gaps: the add steps, with the customer's question as the question."""
+    query = query_of(update)
+    locale = await user_locale(context, update.effective_user)
+    if not context.settings.is_merchant(query.from_user.id):
+        await query.answer(context.templates.text(locale, "common/merchants_only.html"), show_alert=True)
+        return
+    gap_id = FaqGapAnswer.of(update).gap_id
+    async with context.uow.reading() as session:
+        gap = await store.get_gap(session, gap_id=gap_id)
+    if gap is None:  # answered since, or erased by /forgetme
+        await query.answer(context.templates.text(locale, "faq/admin_gap_gone.html"), show_alert=True)
+        return
+    await query.answer()
+    draft = await gap_answers.draft_for(context, gap)
+    user_data_of(context)[DRAFT] = draft
+    await ask_step(update, context, draft)
 
 
 async def cancel_draft(update: Update, context: BotContext, args: list[str]) -> None:
@@ -221,7 +241,7 @@ async def tap_keep(update: Update, context: BotContext) -> None:
     query = query_of(update)
     await query.answer()
     draft = live_draft(context)
-    if draft is None or draft["action"] != "edit":
+    if draft is None or draft.get(draft["step"]) is None:  # editing, or a question filled in from a gap
         await edit_or_reply(update, context, "faq/admin_nothing.html")
         return
     await _remove_buttons(query)
@@ -295,6 +315,10 @@ async def advance(update: Update, context: BotContext, draft: dict, value: str |
             )
             await store.upsert_entry(session, data=data, now=now)
             saved = await store.entry_by_code(session, code=draft["code"], locale=draft["locale"])
+            if "gap" in draft:
+                await store.forget_answered_gaps(
+                    session, locale=draft["gap"]["locale"], normalized=draft["gap"]["normalized"]
+                )
         else:
             updated = await store.update_entry(
                 session,
@@ -317,4 +341,5 @@ def handlers() -> list[BaseHandler]:
         ButtonHandler(tap_keep, FaqKeep),
         ButtonHandler(tap_cancel, FaqCancel),
         ButtonHandler(confirm_delete, FaqDelete),
+        ButtonHandler(tap_answer_gap, FaqGapAnswer),
     ]

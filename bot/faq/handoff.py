@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram import Message
+from telegram import Message, User
 from telegram.error import TelegramError
 
 from bot.context import AppEnv
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 TOPIC_MAX = 500
 # A relayed text plus its header must fit Telegram's 4096 characters.
 RELAY_MAX = 3800
+STAFF_NAME_MAX = 64  # handoffs.held_by_name
 
 
 def support_chats(settings: Settings) -> tuple[int, ...]:
@@ -46,14 +47,16 @@ def staff_text(env: AppEnv, template: str, /, *, customer: Customer, handoff: Ha
         name=customer.display_name,
         telegram_id=customer.telegram_id,
         username=customer.username,
-        **values,
+        **{"holder": handoff.held_by_name, **values},
     )
 
 
-async def post_to_staff(env: AppEnv, handoff: Handoff, text: str) -> int:
-    """Post `text` to every support chat and remember each copy; returns how many chats got it."""
+async def post_to_staff(env: AppEnv, handoff: Handoff, text: str, *, besides: int | None = None) -> int:
+    """Post `text` to every support chat (but `besides`) and remember each copy; returns how many got it."""
     delivered = 0
     for chat_id in support_chats(env.settings):
+        if chat_id == besides:
+            continue
         try:
             message = await env.bot.send_message(chat_id, text, parse_mode="HTML")
         except TelegramError:
@@ -130,6 +133,35 @@ async def relay_text(env: AppEnv, handoff: Handoff, *, customer: Customer, text:
         if await post_to_staff(env, handoff, message) == 0:
             return False
     return True
+
+
+async def take(env: AppEnv, handoff: Handoff, *, customer: Customer, staff: User, chat_id: int) -> None:
+    """Staff answered: the first to do so holds the conversation, and the other support chats are told, so
+    two merchants do not answer the same customer twice."""
+    name = staff.first_name[:STAFF_NAME_MAX]
+    async with env.writing() as session:
+        taken = await store.take_handoff(
+            session, handoff_id=saved_id(handoff), staff_id=staff.id, staff_name=name
+        )
+    if not taken:
+        return
+    handoff.held_by, handoff.held_by_name = staff.id, name
+    text = staff_text(env, "faq/staff_taken.html", customer=customer, handoff=handoff, staff=name)
+    await post_to_staff(env, handoff, text, besides=chat_id)
+
+
+async def tell_closed(
+    env: AppEnv, handoff: Handoff, *, customer: Customer | None, staff: User, chat_id: int
+) -> None:
+    """/close: the other support chats learn who closed the conversation."""
+    text = env.templates.render(
+        env.settings.default_locale,
+        "faq/staff_closed_by.html",
+        number=handoff.id,
+        name=customer.display_name if customer is not None else None,
+        staff=staff.first_name[:STAFF_NAME_MAX],
+    )
+    await post_to_staff(env, handoff, text, besides=chat_id)
 
 
 async def current(env: AppEnv, *, customer: Customer) -> Handoff | None:

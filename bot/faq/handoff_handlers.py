@@ -109,7 +109,7 @@ async def staff_reply(update: Update, context: BotContext) -> None:
         return
     resolved = await resolve(update, context)
     if resolved is not None:
-        conversation, _customer, chat_id = resolved
+        conversation, customer, chat_id = resolved
         try:
             await context.bot.copy_message(chat_id, message.chat_id, message.message_id)
         except Forbidden:
@@ -117,6 +117,9 @@ async def staff_reply(update: Update, context: BotContext) -> None:
         except TelegramError:
             logger.warning("Could not relay a reply to conversation %s", conversation.id, exc_info=True)
             await note(update, context, "faq/staff_failed.html", number=conversation.id)
+        else:  # the first staff member to answer holds the conversation; the others are told
+            env, staff = env_of(context), user_of(update)
+            await handoff.take(env, conversation, customer=customer, staff=staff, chat_id=message.chat_id)
     raise ApplicationHandlerStop
 
 
@@ -148,6 +151,9 @@ async def canned_reply(update: Update, context: BotContext) -> None:
         await note(update, context, "faq/staff_failed.html", number=conversation.id)
         return
     await note(update, context, "faq/staff_canned_sent.html", code=entry.code, name=customer.display_name)
+    await handoff.take(
+        env_of(context), conversation, customer=customer, staff=user_of(update), chat_id=chat_of(update).id
+    )
 
 
 @staff_only
@@ -169,6 +175,9 @@ async def close_conversation(update: Update, context: BotContext) -> None:
         await note(update, context, "faq/staff_was_closed.html", number=conversation.id)
         return
     await note(update, context, "faq/staff_closed.html", number=conversation.id)
+    await handoff.tell_closed(
+        env_of(context), conversation, customer=customer, staff=user_of(update), chat_id=chat_of(update).id
+    )
     if customer is None or customer.telegram_id is None:
         return
     text = context.templates.render(customer.locale, "faq/handoff_closed.html")

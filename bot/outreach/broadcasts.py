@@ -4,7 +4,10 @@ by editing one message, and cancelling."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
@@ -15,7 +18,7 @@ from bot.outreach import rules
 from storage import outbox, outreach
 from storage.customers import get_customer
 from storage.models import Broadcast, BroadcastState, Campaign, OutboxState
-from storage.outreach import Recipient
+from storage.outreach import AudienceMember
 from storage.typed import saved_id
 
 logger = logging.getLogger(__name__)
@@ -24,19 +27,51 @@ BUTTONS = "outreach/buttons.html"
 EDIT_GAP = 1.5  # seconds between progress edits while a broadcast is sending
 
 
-async def segment_members(env: AppEnv, segment: str) -> list[Recipient]:
-    """Customers of a segment (all, active, at-risk or a tier name) whom marketing may reach."""
-    now = env.clock.now()
+@dataclass(frozen=True)
+class Audience:
+    """Who of a segment a broadcast goes to, and how many are left out and why (shown in the preview)."""
+
+    recipients: list[AudienceMember]
+    staff: int  # MERCHANT_IDS: the shop team gets a test on request, never the broadcast itself
+    blocked: int
+    opted_out: int
+    quiet: int  # recipients in their quiet hours now: they get it when those end
+
+    @property
+    def left_out(self) -> int:
+        return self.staff + self.blocked + self.opted_out
+
+
+async def audience(env: AppEnv, segment: str) -> Audience:
+    """The customers of a segment (all, active, at-risk or a tier name) whom the broadcast may reach."""
+    settings, now = env.settings, env.clock.now()
     async with env.reading() as session:
-        people = await outreach.recipients(session)
+        people = await outreach.audience(session)
         history = await outreach.paid_order_history(session) if segment != "all" else {}
-    return [
+    members = [
         person
         for person in people
         if rules.in_segment(
-            segment, rules.standing(history.get(person.customer_id, []), now, env.settings), env.settings
+            segment, rules.standing(history.get(person.customer_id, []), now, settings), settings
         )
     ]
+    recipients: list[AudienceMember] = []
+    left_out: Counter[str] = Counter()
+    for person in members:  # each left-out customer counted once, for the first reason
+        if settings.is_merchant(person.telegram_id):
+            left_out["staff"] += 1
+        elif not person.reachable:
+            left_out["blocked"] += 1
+        elif not person.opted_in:
+            left_out["opted_out"] += 1
+        else:
+            recipients.append(person)
+    zones = {zone: ZoneInfo(zone) for zone in {p.time_zone or settings.shop_timezone for p in recipients}}
+    quiet = sum(
+        rules.quiet_until(now, zones[person.time_zone or settings.shop_timezone], settings) is not None
+        for person in recipients
+    )
+    return Audience(recipients, left_out["staff"], left_out["blocked"], left_out["opted_out"], quiet)
 
 
 def customer_text(env: AppEnv, locale: str, text: str) -> str:
@@ -57,7 +92,7 @@ async def launch(env: AppEnv, *, broadcast_id: int, chat_id: int, message_id: in
         broadcast = await outreach.get_broadcast(session, broadcast_id=broadcast_id)
     if broadcast is None or broadcast.state != BroadcastState.DRAFT:
         return None
-    members = await segment_members(env, broadcast.segment)
+    members = (await audience(env, broadcast.segment)).recipients
     texts = {locale: customer_text(env, locale, broadcast.text) for locale in {m.locale for m in members}}
     expires_at = now + timedelta(hours=env.settings.outreach_expiry_hours)
     async with env.writing() as session:
@@ -86,6 +121,18 @@ async def launch(env: AppEnv, *, broadcast_id: int, chat_id: int, message_id: in
         for start in range(0, len(rows), 500):  # keep each statement under the drivers' parameter limits
             await outbox.enqueue_many(session, rows=rows[start : start + 500])
     return len(members)
+
+
+async def send_test(env: AppEnv, *, broadcast_id: int) -> bool:
+    """The draft as customers will see it, to the merchant who wrote it only; False if it is no draft."""
+    async with env.reading() as session:
+        broadcast = await outreach.get_broadcast(session, broadcast_id=broadcast_id)
+    if broadcast is None or broadcast.state != BroadcastState.DRAFT:
+        return False
+    locale = await merchant_locale(env, broadcast.created_by)
+    text = customer_text(env, locale, broadcast.text)
+    await env.bot.send_message(broadcast.created_by, text, parse_mode="HTML")
+    return True
 
 
 async def cancel(env: AppEnv, *, broadcast_id: int) -> bool:

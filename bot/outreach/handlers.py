@@ -73,7 +73,7 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
         await reply(update, context, "outreach/broadcast_too_long.html", limit=MAX_BROADCAST_CHARS)
         return
     env = env_of(context)
-    members = await broadcasts.segment_members(env, segment)
+    audience = await broadcasts.audience(env, segment)
     async with context.uow.writing() as session:
         broadcast = await create_broadcast(session, created_by=user_of(update).id, segment=segment, text=text)
     locale = await user_locale(context, update.effective_user)
@@ -89,7 +89,13 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
                     label(locale, BUTTONS, "cancel"),
                     callback_data=BroadcastAction("no", saved_id(broadcast)).pack(),
                 ),
-            ]
+            ],
+            [
+                InlineKeyboardButton(
+                    label(locale, BUTTONS, "test"),
+                    callback_data=BroadcastAction("test", saved_id(broadcast)).pack(),
+                )
+            ],
         ]
     )
     await reply(
@@ -99,7 +105,8 @@ async def start_broadcast(update: Update, context: BotContext) -> None:
         locale=locale,
         reply_markup=keyboard,
         segment=segment,
-        count=len(members),
+        count=len(audience.recipients),
+        audience=audience,
         # The customer's message as rendered by its autoescaping template: the merchant's words are escaped.
         preview=Markup(broadcasts.customer_text(env, locale, text)),  # noqa: S704
     )
@@ -112,6 +119,12 @@ async def answer_broadcast(update: Update, context: BotContext) -> None:
     button = BroadcastAction.of(update)
     action, broadcast_id = button.action, button.broadcast_id
     env = env_of(context)
+    if action == "test":  # only to the merchant who wrote it; the preview and its buttons stay
+        locale = await user_locale(context, update.effective_user)
+        sent = await broadcasts.send_test(env, broadcast_id=broadcast_id)
+        notice = "outreach/broadcast_test_sent.html" if sent else "outreach/broadcast_gone.html"
+        await query.answer(context.templates.text(locale, notice), show_alert=not sent)
+        return
     await query.answer()
     if action == "go":
         shown = query.message

@@ -107,6 +107,9 @@ class Handoff(SQLModel, table=True):
     last_activity_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     closed_by: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # The staff member who answered first holds the conversation (Telegram id and name, shown to the others).
+    held_by: int | None = Field(default=None, sa_column=Column(BigInteger))
+    held_by_name: str | None = Field(default=None, sa_column=Column(String(64)))
 
 
 class HandoffMessage(SQLModel, table=True):
