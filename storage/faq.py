@@ -51,7 +51,11 @@ async def seed_once(
 
 async def upsert_entry(session: AsyncSession, *, data: EntryData, now: datetime) -> None:
     """Insert the entry, or replace the texts of the entry with the same code and locale."""
-    texts = {"question": data.question, "phrasings": "\n".join(data.phrasings), "answer": data.answer}
+    texts = {  # a merchant's typing (the FAQ editor) or a file: NUL would fail on PostgreSQL
+        "question": storable(data.question),
+        "phrasings": storable("\n".join(data.phrasings)),
+        "answer": storable(data.answer),
+    }
     statement = (
         dialect_insert(session, table_of(FaqEntry))
         .values(code=data.code, locale=data.locale, hits=0, updated_at=now, **texts)
@@ -102,7 +106,12 @@ async def update_entry(
     result = await session.execute(
         update(FaqEntry)
         .where(col(FaqEntry.id) == entry_id)
-        .values(question=question, phrasings="\n".join(phrasings), answer=answer, updated_at=now)
+        .values(
+            question=storable(question),
+            phrasings=storable("\n".join(phrasings)),
+            answer=storable(answer),
+            updated_at=now,
+        )
     )
     return rowcount(result) == 1
 

@@ -18,6 +18,7 @@ from storage.models import (
     OrderStatus,
     OutboxMessage,
 )
+from storage.text import storable
 from storage.typed import non_null, rowcount, saved_id, table_of
 from storage.upsert import dialect_insert
 
@@ -156,7 +157,7 @@ async def campaign_messages(session: AsyncSession, *, campaign: str) -> dict[int
 
 
 async def create_broadcast(session: AsyncSession, *, created_by: int, segment: str, text: str) -> Broadcast:
-    broadcast = Broadcast(created_by=created_by, segment=segment, text=text)
+    broadcast = Broadcast(created_by=created_by, segment=segment, text=storable(text))  # NUL: see storable
     session.add(broadcast)
     await session.flush()
     return broadcast

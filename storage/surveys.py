@@ -21,6 +21,7 @@ from storage.models import (
     SurveyResponse,
     SurveyState,
 )
+from storage.text import storable
 from storage.typed import non_null, rowcount, table_of
 from storage.upsert import dialect_insert
 
@@ -170,7 +171,9 @@ async def close_reason(session: AsyncSession, *, survey: Survey, reason: str | N
     """Stop waiting for the "why?"; keep the reason when one was given (None = skipped)."""
     if reason is not None:
         await session.execute(
-            update(SurveyResponse).where(col(SurveyResponse.survey_id) == survey.id).values(reason=reason)
+            update(SurveyResponse)
+            .where(col(SurveyResponse.survey_id) == survey.id)
+            .values(reason=storable(reason))  # a customer's words: NUL would fail on PostgreSQL
         )
     survey.awaiting_reason_until = None
     session.add(survey)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from storage.text import storable
+from tests import surveys_support
 from tests.conftest import MERCHANT
 from tests.fakes import updates
 from tests.faq_support import AMIRA, JOHN, gaps
@@ -33,3 +34,13 @@ def test_storable_keeps_everything_else():
     assert storable("a\x00b\x00") == "ab"
     assert storable("\ud800x\udfff") == "\ufffdx\ufffd"
     assert storable("مرحبا 👋 \u2068x\u2069\t\n") == "مرحبا 👋 \u2068x\u2069\t\n"
+
+
+@pytest.mark.parametrize("user", [JOHN, AMIRA])
+async def test_a_survey_reason_with_nul_is_stored_without_it(harness, user):
+    customer_id = await surveys_support.started(harness, user)
+    await surveys_support.survey_now(harness, customer_id, "nps")
+    await surveys_support.tap(harness, user, surveys_support.score_data(harness, user)["3"])
+    await harness.send(updates.message(user, "late\x00 delivery"))
+    (response,) = await surveys_support.responses(harness)
+    assert response.reason == "late delivery"

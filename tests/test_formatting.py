@@ -15,6 +15,7 @@ from bot.app import build_application
 from bot.formatting import Formats, latin_digits
 from bot.settings import Settings
 from storage.customers import get_customer
+from tests import surveys_support
 from tests.conftest import MERCHANT
 from tests.fakes import updates
 from tests.fakes.bot_api import FakeBotApi, FakeRequest
@@ -160,3 +161,12 @@ def test_plural_forms_are_checked():
     with pytest.raises(ValueError, match="other"):
         Formats().plural("ar", 3, {"one": "x"})
     assert Formats().calendar_date("en", date(2026, 3, 1)) == "Mar 1, 2026"
+
+
+async def test_survey_score_buttons_in_the_arabic_digits_setting(settings, db):
+    async with bot(settings, db, arabic_digits="arabic") as harness:
+        customer_id = await surveys_support.started(harness, SAMI)
+        await surveys_support.survey_now(harness, customer_id, "csat")
+        labels = [text for text, _ in harness.buttons_to(SAMI)]
+        assert labels == ["١", "٢", "٣", "٤", "٥"]
+        assert [data.rsplit(":", 1)[1] for _, data in harness.buttons_to(SAMI)] == ["1", "2", "3", "4", "5"]
