@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_
 from sqlalchemy import select as sa_select  # sqlmodel.select is typed for at most four columns
@@ -131,8 +132,17 @@ async def cohort_cells(session: AsyncSession, *, since: int) -> list[tuple[int, 
     return [(cohort, month, customers) for cohort, month, customers in result.all()]
 
 
-async def stream_customers(session: AsyncSession) -> AsyncIterator[tuple]:
-    """Customers with their order summary (nulls when they never ordered), for the CSV export."""
+EXPORT_BATCH = 500  # rows per batch of an export: the event loop serves other updates between batches
+
+
+async def _batches(result: Any) -> AsyncIterator[list[tuple]]:
+    async for part in result.partitions(EXPORT_BATCH):
+        yield [tuple(row) for row in part]
+
+
+async def stream_customers(session: AsyncSession) -> AsyncIterator[list[tuple]]:
+    """Customers with their order summary (nulls when they never ordered), for the CSV export, in
+    batches of EXPORT_BATCH rows."""
     result = await session.stream(
         sa_select(
             col(Customer.id),
@@ -147,13 +157,13 @@ async def stream_customers(session: AsyncSession) -> AsyncIterator[tuple]:
         )
         .outerjoin(CustomerSummary, col(CustomerSummary.customer_id) == Customer.id)
         .order_by(col(Customer.id))
-        .execution_options(yield_per=2000)
+        .execution_options(yield_per=EXPORT_BATCH)
     )
-    async for row in result:
-        yield tuple(row)
+    async for part in _batches(result):
+        yield part
 
 
-async def stream_orders(session: AsyncSession) -> AsyncIterator[tuple]:
+async def stream_orders(session: AsyncSession) -> AsyncIterator[list[tuple]]:
     result = await session.stream(
         sa_select(
             col(Order.id),
@@ -167,13 +177,13 @@ async def stream_orders(session: AsyncSession) -> AsyncIterator[tuple]:
             col(Order.refunded_at),
         )
         .order_by(col(Order.id))
-        .execution_options(yield_per=2000)
+        .execution_options(yield_per=EXPORT_BATCH)
     )
-    async for row in result:
-        yield tuple(row)
+    async for part in _batches(result):
+        yield part
 
 
-async def stream_responses(session: AsyncSession) -> AsyncIterator[tuple]:
+async def stream_responses(session: AsyncSession) -> AsyncIterator[list[tuple]]:
     result = await session.stream(
         sa_select(
             col(SurveyResponse.id),
@@ -184,7 +194,7 @@ async def stream_responses(session: AsyncSession) -> AsyncIterator[tuple]:
             col(SurveyResponse.answered_at),
         )
         .order_by(col(SurveyResponse.id))
-        .execution_options(yield_per=2000)
+        .execution_options(yield_per=EXPORT_BATCH)
     )
-    async for row in result:
-        yield tuple(row)
+    async for part in _batches(result):
+        yield part
