@@ -89,6 +89,7 @@ class UnitOfWork:
         self._session: AsyncSession | None = None
         self._writing = False
         self._later: list[Action] = []
+        self.notes: dict[str, Any] = {}  # what one step of the update found for later ones
 
     @property
     def in_transaction(self) -> bool:

@@ -16,6 +16,7 @@ from bot.faq import handoff
 from bot.merchants import Handler
 from bot.replies import reply
 from bot.surveys.jobs import request_survey_later
+from bot.text_router import waiting
 from bot.updates import chat_of, message_of, user_of
 from storage import faq as faq_store
 from storage import handoff as store
@@ -195,6 +196,9 @@ async def open_conversation(update: Update, context: BotContext) -> tuple[Handof
     customer = context.customer
     if customer is None:
         return None
+    pending = waiting(context)
+    if pending is not None and not pending.handoff:
+        return None  # the text router already looked: no conversation is open
     conversation = await handoff.current(env_of(context), customer=customer)
     return (conversation, customer) if conversation is not None else None
 

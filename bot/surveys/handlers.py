@@ -24,6 +24,7 @@ from bot.surveys.service import (
     request_survey,
     skip_keyboard,
 )
+from bot.text_router import waiting
 from bot.unit_of_work import handles
 from bot.updates import query_of
 from storage import surveys as store
@@ -122,6 +123,9 @@ async def consume_survey_reason(update: Update, context: BotContext) -> bool:
     message = update.effective_message
     if message is None or message.text is None or update.effective_user is None:
         return False
+    pending = waiting(context)
+    if pending is not None and not pending.survey:
+        return False  # the text router already looked: no survey waits for its "why?"
     env = env_of(context)
     replied = message.reply_to_message
     closed = await answers.close_reason(
