@@ -32,7 +32,7 @@ from tests.conftest import PG_URL
 
 def test_the_history_has_exactly_one_head():
     assert script_directory().get_heads() == [head_revision()]
-    assert head_revision() == "1000"
+    assert head_revision() == "1100"
 
 
 def test_migrations_are_read_from_inside_the_package():
