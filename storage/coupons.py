@@ -31,6 +31,22 @@ async def unused_coupons(session: AsyncSession, *, customer_id: int, now: dateti
     return list(result.all())
 
 
+async def unused_coupon(
+    session: AsyncSession, *, customer_id: int, coupon_id: int, now: datetime
+) -> Coupon | None:
+    """This customer's coupon of that id while it is still to be used; None for anyone else's, a used, void
+    or expired one, or no such coupon."""
+    result = await session.exec(
+        select(Coupon).where(
+            col(Coupon.id) == coupon_id,
+            col(Coupon.customer_id) == customer_id,
+            col(Coupon.state) == ISSUED,
+            col(Coupon.expires_at) > now,
+        )
+    )
+    return result.first()
+
+
 async def coupon_by_code(session: AsyncSession, *, code: str) -> Coupon | None:
     return (await session.exec(select(Coupon).where(col(Coupon.code) == code))).first()
 

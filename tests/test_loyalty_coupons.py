@@ -47,12 +47,14 @@ async def redeem_coffee(harness, user) -> str:
 
 
 def copy_buttons(harness, user) -> list[tuple[str, str]]:
+    """(label, text copied) of each coupon's copy button, the first of its row."""
     markup = harness.last_markup_to(user) or {}
-    return [
-        (button["text"], button["copy_text"]["text"])
-        for row in markup.get("inline_keyboard", [])
-        for button in row
-    ]
+    return [(row[0]["text"], row[0]["copy_text"]["text"]) for row in markup.get("inline_keyboard", [])]
+
+
+def qr_buttons(harness, user) -> list[str]:
+    markup = harness.last_markup_to(user) or {}
+    return [row[1]["callback_data"] for row in markup.get("inline_keyboard", [])]
 
 
 async def test_a_redeemed_coupon_shows_its_expiry_and_coupons_lists_it_with_a_copy_button(harness):
@@ -176,3 +178,23 @@ async def test_validity_and_minimum_order_from_the_programme_file(db, settings, 
     assert tea.expires_at == NOW + timedelta(days=45) and tea.min_order_minor is None
     assert cake.expires_at == NOW + timedelta(days=7) and cake.min_order_minor == 1500
     assert cake.benefit == "كعكة"
+
+
+async def test_the_qr_button_sends_the_code_as_a_qr_image_while_the_coupon_is_unused(harness):
+    await joined(harness, NORA, points_order=20_000)
+    code = re.search(r"<code>(R[A-Z0-9]{8})</code>", await redeem_coffee(harness, NORA)).group(1)
+    await harness.send(updates.command(NORA, "/coupons"))
+    [qr] = qr_buttons(harness, NORA)
+    assert harness.buttons_to(NORA)[1] == ("🔳 QR code", qr)
+    await harness.send(updates.callback(NORA, qr))
+    photo = harness.api.sent("sendPhoto", chat_id=NORA.id)[-1]
+    assert code in photo.params["caption"] and "Valid until Jun 13, 2026" in photo.params["caption"]
+    upload = photo.params["_files"]["photo"]
+    assert bytes(upload[1] if isinstance(upload, tuple) else upload).startswith(b"\x89PNG")
+    await harness.send(updates.callback(SAMI, qr))  # someone else's coupon
+    assert harness.api.sent("answerCallbackQuery")[-1].params.get("show_alert") is True
+    async with harness.db.session() as session:
+        assert await coupons.mark_used(session, code=code, now=harness.clock.now())
+    await harness.send(updates.callback(NORA, qr))  # used since /coupons showed it
+    assert harness.api.sent("answerCallbackQuery")[-1].params.get("show_alert") is True
+    assert len(harness.api.sent("sendPhoto", chat_id=NORA.id)) == 1

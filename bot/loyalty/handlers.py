@@ -12,12 +12,12 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot.callback_kinds import AskRedeem, CancelRedeem, ConfirmRedeem, HistoryPage
+from bot.callback_kinds import AskRedeem, CancelRedeem, ConfirmRedeem, CouponQr, HistoryPage
 from bot.callbacks import ButtonHandler
 from bot.context import BotContext
 from bot.loyalty import purchases, rules
 from bot.loyalty.card_handlers import ask_phone, save_phone, show_card
-from bot.loyalty.coupon_handlers import show_coupons
+from bot.loyalty.coupon_handlers import send_coupon_qr, show_coupons
 from bot.loyalty.membership import member
 from bot.loyalty.rewards import NotEnoughPoints, redeem
 from bot.replies import answer_inactive, edit_or_reply, reply
@@ -289,6 +289,7 @@ def handlers() -> list[BaseHandler]:
         ButtonHandler(confirm_redeem, ConfirmRedeem),
         ButtonHandler(cancel_redeem, CancelRedeem),
         CommandHandler("coupons", show_coupons, filters=private),
+        ButtonHandler(send_coupon_qr, CouponQr),
         CommandHandler("card", show_card, filters=private),
         CommandHandler("phone", ask_phone, filters=private),
         MessageHandler(filters.CONTACT & private, save_phone),
