@@ -62,6 +62,11 @@ class CancelRedeem(CallbackData, prefix="loy:n"):
     pass
 
 
+@dataclass(frozen=True)
+class CouponQr(CallbackData, prefix="loy:q"):
+    coupon_id: int  # shown only to its own customer, while it is unused
+
+
 # --- FAQ --------------------------------------------------------------------------------------------
 
 

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
         "COFFEE:100:Free coffee|قهوة مجانية;5OFF:250:5.00 off your next order|خصم 5.00 على طلبك القادم;"
         "15PCT:600:15% off|خصم 15%"
     )
+    # Days a reward's coupon stays valid, and the smallest order (currency units, 0 = any) it applies to;
+    # a programme file sets these itself (validity_days, and per reward validity_days and min_order).
+    loyalty_coupon_validity_days: int = Field(default=90, ge=1, le=3650)
+    loyalty_coupon_min_order: int = Field(default=0, ge=0)
     # A YAML programme file (tiers and rewards with their English and Arabic texts, e.g. data/programme.yaml,
     # see docs/loyalty.md); when set, LOYALTY_TIERS and LOYALTY_REWARDS are not used.
     loyalty_programme_file: Path | None = None
@@ -353,7 +357,12 @@ class Settings(BaseSettings):
         rewards (read or parsed at validation, cached)."""
         if self.loyalty_programme_file is not None:
             return programme_of_file(self.loyalty_programme_file)
-        return parse_loyalty_programme(self.loyalty_tiers, self.loyalty_rewards)
+        return parse_loyalty_programme(
+            self.loyalty_tiers,
+            self.loyalty_rewards,
+            self.loyalty_coupon_validity_days,
+            self.loyalty_coupon_min_order or None,
+        )
 
     @property
     def referral_rewards(self) -> ReferralRewards:

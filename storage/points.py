@@ -162,11 +162,13 @@ async def issue_coupon(
     customer_id: int | None,
     source: str,
     benefit: str,
+    expires_at: datetime,
     key: str | None = None,
-    expires_at: datetime | None = None,
+    min_order_minor: int | None = None,
     prefix: str = "",
 ) -> Coupon:
-    """Create a coupon with a fresh unique code; with `key`, a repeat call returns the same coupon."""
+    """Create a coupon with a fresh unique code, valid until `expires_at` (storage/coupons.py uses and
+    voids it); with `key`, a repeat call returns the same coupon."""
     if key is not None:
         existing = await coupon_by_key(session, key=key)
         if existing is not None:
@@ -183,6 +185,8 @@ async def issue_coupon(
                 idempotency_key=key,
                 created_at=utcnow(),
                 expires_at=expires_at,
+                state="issued",
+                min_order_minor=min_order_minor,
             )
             .on_conflict_do_nothing()
         )

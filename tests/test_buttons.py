@@ -42,6 +42,8 @@ FORGED = [
     "faqdel:99999999999",
     "loy:h:99999999",
     "loy:y:COFFEE",  # outdated shape
+    "loy:q:99999999999",
+    "loy:q:7",  # a coupon that does not exist
     "sv:1:" + "9" * 40,
     "faqv:1:1" + "0" * 70,  # longer than Telegram's 64 bytes
 ]

@@ -31,6 +31,7 @@ SAMPLES = [
     AskRedeem("COFFEE"),
     ConfirmRedeem("COFFEE", "0123456789ab"),
     CancelRedeem(),
+    callback_kinds.CouponQr(INT_MAX),
     FaqQuestion(INT_MAX),
     FaqVote(12, False),
     FaqHuman(),

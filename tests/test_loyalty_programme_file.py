@@ -109,6 +109,8 @@ def refusal(tmp_path, text: str) -> str:
         (("id: TEA", "id: TEA TIME"), ", line 11, rewards[0].id: String should match pattern"),
         (("A cup of tea", "x" * 65), ", line 13, rewards[0].benefit.en: String should have at most 64"),
         (("rewards:", "rewardz:"), ", line 10, rewardz: Extra inputs are not permitted"),
+        (("cost: 10", "cost: 10\n    validity_days: 0"), ", line 13, rewards[0].validity_days: Input"),
+        (("cost: 10", "cost: 10\n    min_order: 2.5"), ", line 13, rewards[0].min_order: Input"),
         (("  - name: {en: Member", "  - name: {en: [Member"), ", line 2:"),
     ],
 )

@@ -136,8 +136,9 @@ async def test_points_are_awarded_once_per_key_and_pending_until_available(db):
 
 async def test_coupons_have_unique_codes_and_are_idempotent_per_key(db):
     async with db.session() as session:
-        first = await issue_coupon(session, customer_id=None, source="reward", benefit="10%", key="r:1")
-        again = await issue_coupon(session, customer_id=None, source="reward", benefit="10%", key="r:1")
-        other = await issue_coupon(session, customer_id=None, source="reward", benefit="10%")
+        coupon = {"customer_id": None, "source": "reward", "benefit": "10%", "expires_at": NOW}
+        first = await issue_coupon(session, **coupon, key="r:1")
+        again = await issue_coupon(session, **coupon, key="r:1")
+        other = await issue_coupon(session, **coupon)
     assert first.code == again.code and first.code != other.code
     assert len(first.code) == 8 and not set(first.code) & set("01IO")

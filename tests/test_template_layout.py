@@ -50,6 +50,7 @@ SAMPLES: dict[str, Any] = {
     "start": date(2026, 2, 1),
     "end": date(2026, 2, 28),
     "at": datetime(2026, 3, 1, 12, tzinfo=UTC),
+    "expires_at": datetime(2026, 3, 1, 12, tzinfo=UTC),
 }
 
 

@@ -1,6 +1,7 @@
-"""Loyalty for customers: /balance, /history, /rewards (redeem with confirmation), /card, /phone.
+"""Loyalty for customers: /balance, /history, /rewards (redeem with confirmation), /coupons, /card, /phone.
 
-Card and phone handlers live in card_handlers, membership (welcome bonus, waiting orders) in membership.
+/coupons lives in coupon_handlers, card and phone handlers in card_handlers, membership (welcome bonus,
+waiting orders) in membership.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot.callback_kinds import AskRedeem, CancelRedeem, ConfirmRedeem, HistoryPage
+from bot.callback_kinds import AskRedeem, CancelRedeem, ConfirmRedeem, CouponQr, HistoryPage
 from bot.callbacks import ButtonHandler
 from bot.context import BotContext
 from bot.loyalty import purchases, rules
 from bot.loyalty.card_handlers import ask_phone, save_phone, show_card
+from bot.loyalty.coupon_handlers import send_coupon_qr, show_coupons
 from bot.loyalty.membership import member
 from bot.loyalty.rewards import NotEnoughPoints, redeem
 from bot.replies import answer_inactive, edit_or_reply, reply
@@ -29,7 +31,7 @@ from storage.typed import saved_id
 
 __all__ = ["handlers"]
 
-CUSTOMER_COMMANDS = ("balance", "history", "rewards", "card", "phone")
+CUSTOMER_COMMANDS = ("balance", "history", "rewards", "coupons", "card", "phone")
 MERCHANT_COMMANDS: tuple[str, ...] = ()
 HISTORY_PAGE = 5
 CONFIRM_MINUTES = 10  # a "Yes, redeem" button works this long after /rewards asked
@@ -264,7 +266,15 @@ async def confirm_redeem(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await edit_or_reply(
-        update, context, "loyalty/redeemed.html", locale=locale, reward=reward, code=coupon.code, left=left
+        update,
+        context,
+        "loyalty/redeemed.html",
+        locale=locale,
+        reward=reward,
+        code=coupon.code,
+        until=coupon.expires_at,
+        min_order=coupon.min_order_minor,
+        left=left,
     )
 
 
@@ -278,6 +288,8 @@ def handlers() -> list[BaseHandler]:
         ButtonHandler(ask_redeem, AskRedeem),
         ButtonHandler(confirm_redeem, ConfirmRedeem),
         ButtonHandler(cancel_redeem, CancelRedeem),
+        CommandHandler("coupons", show_coupons, filters=private),
+        ButtonHandler(send_coupon_qr, CouponQr),
         CommandHandler("card", show_card, filters=private),
         CommandHandler("phone", ask_phone, filters=private),
         MessageHandler(filters.CONTACT & private, save_phone),

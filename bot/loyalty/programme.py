@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from bot.loyalty.rules import Reward, Tier, find_reward, next_tier, parse_rewards, parse_tiers, tier_for
+from bot.loyalty.rules import (
+    DEFAULT_VALIDITY_DAYS,
+    Reward,
+    Tier,
+    find_reward,
+    next_tier,
+    parse_rewards,
+    parse_tiers,
+    tier_for,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,8 @@ class LoyaltyProgramme:
     tiers_ar: tuple[Tier, ...]
     rewards_en: tuple[Reward, ...]
     rewards_ar: tuple[Reward, ...]
+    # Validity of coupons the programme gives outside its catalogue (referral rewards).
+    validity_days: int = DEFAULT_VALIDITY_DAYS
 
     def tiers(self, locale: str | None = None) -> tuple[Tier, ...]:
         """Tiers named in `locale`; English without one (ledger notes and outcomes carry English names)."""
@@ -58,11 +69,19 @@ class LoyaltyProgramme:
 
 
 @lru_cache(maxsize=16)
-def parse_loyalty_programme(tiers_spec: str, rewards_spec: str) -> LoyaltyProgramme:
-    """Parse both specs; raises ValueError with a readable message (what Settings reports at start)."""
+def parse_loyalty_programme(
+    tiers_spec: str,
+    rewards_spec: str,
+    validity_days: int = DEFAULT_VALIDITY_DAYS,
+    min_order: int | None = None,
+) -> LoyaltyProgramme:
+    """Parse both specs; raises ValueError with a readable message (what Settings reports at start).
+    `validity_days` and `min_order` (LOYALTY_COUPON_VALIDITY_DAYS, LOYALTY_COUPON_MIN_ORDER) apply to every
+    reward."""
     return LoyaltyProgramme(
         tiers_en=parse_tiers(tiers_spec, locale="en"),
         tiers_ar=parse_tiers(tiers_spec, locale="ar"),
-        rewards_en=parse_rewards(rewards_spec, locale="en"),
-        rewards_ar=parse_rewards(rewards_spec, locale="ar"),
+        rewards_en=parse_rewards(rewards_spec, locale="en", validity_days=validity_days, min_order=min_order),
+        rewards_ar=parse_rewards(rewards_spec, locale="ar", validity_days=validity_days, min_order=min_order),
+        validity_days=validity_days,
     )

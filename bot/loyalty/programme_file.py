@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from bot.loyalty.programme import LoyaltyProgramme
-from bot.loyalty.rules import REWARD_ID, Reward, Tier
+from bot.loyalty.rules import DEFAULT_VALIDITY_DAYS, REWARD_ID, Reward, Tier
 
 Location = tuple[str | int, ...]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
@@ -45,15 +45,21 @@ class TierEntry(Strict):
     multiplier: Decimal = Field(ge=0, le=100, allow_inf_nan=False)
 
 
+ValidityDays = Annotated[int, Field(ge=1, le=3650, strict=True)]
+
+
 class RewardEntry(Strict):
     id: str = Field(pattern=REWARD_ID.pattern)
     cost: int = Field(gt=0, strict=True)
     benefit: BenefitText
+    validity_days: ValidityDays | None = None  # the document's validity_days without one
+    min_order: int | None = Field(default=None, gt=0, strict=True)  # whole currency units
 
 
 class ProgrammeDocument(Strict):
     tiers: list[TierEntry] = Field(min_length=1)
     rewards: list[RewardEntry] = []
+    validity_days: ValidityDays = DEFAULT_VALIDITY_DAYS  # days a coupon stays valid after it is issued
 
 
 class ProgrammeFileError(ValueError):
@@ -139,11 +145,25 @@ def read_programme_file(path: Path) -> LoyaltyProgramme:
     if problem is not None:
         raise _refuse(path, lines, *problem)
     tiers = sorted(document.tiers, key=lambda tier: tier.min_spend)
+
+    def rewards(locale: str) -> tuple[Reward, ...]:
+        return tuple(
+            Reward(
+                reward.id,
+                reward.cost,
+                getattr(reward.benefit, locale),
+                reward.validity_days or document.validity_days,
+                reward.min_order,
+            )
+            for reward in document.rewards
+        )
+
     return LoyaltyProgramme(
         tiers_en=tuple(Tier(tier.name.en, tier.min_spend, tier.multiplier) for tier in tiers),
         tiers_ar=tuple(Tier(tier.name.ar, tier.min_spend, tier.multiplier) for tier in tiers),
-        rewards_en=tuple(Reward(reward.id, reward.cost, reward.benefit.en) for reward in document.rewards),
-        rewards_ar=tuple(Reward(reward.id, reward.cost, reward.benefit.ar) for reward in document.rewards),
+        rewards_en=rewards("en"),
+        rewards_ar=rewards("ar"),
+        validity_days=document.validity_days,
     )
 
 

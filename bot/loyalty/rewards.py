@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,7 +45,15 @@ async def redeem(
         available_at=now,
         note=reward.id,
     )
+    min_order = None if reward.min_order is None else reward.min_order * 10**settings.currency_exponent
     coupon = await issue_coupon(
-        session, customer_id=customer_id, source="reward", benefit=reward.benefit, key=ledger_key, prefix="R"
+        session,
+        customer_id=customer_id,
+        source="reward",
+        benefit=reward.benefit,
+        key=ledger_key,
+        expires_at=now + timedelta(days=reward.validity_days),
+        min_order_minor=min_order,
+        prefix="R",
     )
     return coupon, current.available - reward.cost

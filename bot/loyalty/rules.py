@@ -23,11 +23,17 @@ class Tier:
     multiplier: Decimal
 
 
+# Days a reward's coupon stays valid unless the programme says otherwise.
+DEFAULT_VALIDITY_DAYS = 90
+
+
 @dataclass(frozen=True)
 class Reward:
     id: str
     cost: int
     benefit: str
+    validity_days: int = DEFAULT_VALIDITY_DAYS  # its coupon expires this many days after it is issued
+    min_order: int | None = None  # smallest order (whole currency units) the coupon applies to
 
 
 def in_locale(text: str, locale: str | None) -> str:
@@ -61,10 +67,17 @@ def parse_tiers(spec: str, *, locale: str | None = None) -> tuple[Tier, ...]:
     return tuple(tiers)
 
 
-def parse_rewards(spec: str, *, locale: str | None = None) -> tuple[Reward, ...]:
+def parse_rewards(
+    spec: str,
+    *,
+    locale: str | None = None,
+    validity_days: int = DEFAULT_VALIDITY_DAYS,
+    min_order: int | None = None,
+) -> tuple[Reward, ...]:
     """'COFFEE:100:Free coffee|قهوة مجانية;5OFF:250:5.00 off' -> rewards in catalogue order.
 
     Benefits are 'English|Arabic' (or one text for both); with `locale` each reward carries that language's.
+    Every reward gets the same coupon validity and minimum order (the file can set them per reward).
     """
     rewards = []
     for part in filter(None, (p.strip() for p in spec.split(";"))):
@@ -78,7 +91,7 @@ def parse_rewards(spec: str, *, locale: str | None = None) -> tuple[Reward, ...]
         texts = [in_locale(fields[2], language) for language in ("en", "ar")]
         if cost <= 0 or not all(texts) or max(map(len, texts)) > 64:
             raise ValueError(f"reward {part!r}: cost must be positive and the benefit at most 64 characters")
-        rewards.append(Reward(fields[0], cost, in_locale(fields[2], locale)))
+        rewards.append(Reward(fields[0], cost, in_locale(fields[2], locale), validity_days, min_order))
     if len({reward.id for reward in rewards}) != len(rewards):
         raise ValueError("two rewards have the same id")
     return tuple(rewards)

@@ -50,7 +50,13 @@ class Conversion:
 
 
 async def _give(
-    session: AsyncSession, *, spec: rules.RewardSpec, customer_id: int | None, key: str, now: datetime
+    session: AsyncSession,
+    *,
+    spec: rules.RewardSpec,
+    customer_id: int | None,
+    key: str,
+    now: datetime,
+    validity_days: int,
 ) -> Gift | None:
     """Points (ledger kind "referral") or a coupon, once per key."""
     if customer_id is None or spec.kind == "none":
@@ -66,6 +72,7 @@ async def _give(
         source="referral",
         benefit=spec.benefit,
         key=key,
+        expires_at=now + timedelta(days=validity_days),  # the programme's coupon validity
         prefix=COUPON_PREFIX,
     )
     return Gift(coupon=coupon.code, benefit=coupon.benefit)
@@ -111,6 +118,7 @@ async def convert(
             customer_id=referral.referrer_id,
             key=f"referral:{referral_id}:referrer",
             now=now,
+            validity_days=settings.loyalty_programme.validity_days,
         )
         referee_gift = await _give(
             session,
@@ -118,6 +126,7 @@ async def convert(
             customer_id=referral.referee_id,
             key=f"referral:{referral_id}:referee",
             now=now,
+            validity_days=settings.loyalty_programme.validity_days,
         )
     await conversions.record_conversion(
         session,

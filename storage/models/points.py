@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -46,8 +46,15 @@ class Coupon(SQLModel, table=True):
     benefit: str = Field(max_length=64)
     idempotency_key: str | None = Field(default=None, sa_column=Column(String(160), unique=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # Every coupon expires (the reward's validity); "expired" is not stored, it is expires_at <= now.
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # issued → used or void, once (storage/coupons.py: one guarded UPDATE each); nothing revives a coupon.
+    state: str = Field(default="issued", sa_column=Column(String(8), nullable=False, server_default="issued"))
+    # Smallest order (minor units) the coupon applies to, as the reward said when it was issued.
+    min_order_minor: int | None = Field(default=None)
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    used_by: int | None = Field(default=None, sa_column=Column(BigInteger))  # the staff member's Telegram id
+    voided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class RedeemToken(SQLModel, table=True):
