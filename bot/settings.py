@@ -168,6 +168,8 @@ class Settings(BaseSettings):
     outreach_winback_stage_days: int = Field(default=7, ge=1)
     outreach_winback_coupon: str = Field(default="10% off your next order", min_length=1, max_length=64)
     outreach_winback_coupon_days: int = Field(default=14, ge=1)
+    # Days before an unused coupon expires that its owner is reminded of it (0: no reminders).
+    outreach_coupon_reminder_days: int = Field(default=3, ge=0, le=365)
     # Segments: "active" ordered within active_days; customers with no order for lost_days are lost
     # (neither at-risk nor sent win-backs).
     outreach_active_days: int = Field(default=90, ge=1)

@@ -31,6 +31,22 @@ async def unused_coupons(session: AsyncSession, *, customer_id: int, now: dateti
     return list(result.all())
 
 
+async def coupons_expiring(session: AsyncSession, *, now: datetime, until: datetime) -> list[Coupon]:
+    """Customers' coupons still to be used that expire after `now` and by `until`: the ones the expiry
+    reminder is about."""
+    result = await session.exec(
+        select(Coupon)
+        .where(
+            col(Coupon.customer_id).is_not(None),
+            col(Coupon.state) == ISSUED,
+            col(Coupon.expires_at) > now,
+            col(Coupon.expires_at) <= until,
+        )
+        .order_by(col(Coupon.id))
+    )
+    return list(result.all())
+
+
 async def unused_coupon(
     session: AsyncSession, *, customer_id: int, coupon_id: int, now: datetime
 ) -> Coupon | None:

@@ -148,7 +148,7 @@ async def test_frequency_cap_spaces_marketing_messages_a_day_apart(harness):
     customer_id = await add_customer(harness.db, 8440, birthday=date(1990, 3, 15))
     await order(harness.db, customer_id, "F-1", harness.clock.now() - timedelta(days=70))
     queued, _ = await run(harness)
-    assert queued == {"birthday": 1, "winback": 1}
+    assert queued == {"birthday": 1, "winback": 1, "coupon_expiry": 0}
     assert len(harness.texts_to(8440)) == 1
     harness.clock.advance(hours=23)
     await run(harness)

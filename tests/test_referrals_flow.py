@@ -4,8 +4,10 @@ the return window, rewards for both sides, notifications, refunds and the coupon
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
+from bot.formatting import Formats
 from bot.loyalty.balances import points_balance
 from storage.referrals import ReferrerStats
 from tests.conftest import MERCHANT
@@ -216,6 +218,8 @@ async def test_coupon_rewards(harness):
     await run_sweep(harness)
     text = harness.last_text_to(RITA)
     assert "Your reward: <b>15% off</b>, coupon code <code>F" in text
+    until = harness.clock.now() + timedelta(days=settings_of(harness).loyalty_programme.validity_days)
+    assert f"valid until {Formats().calendar_date('en', until)}" in text  # the coupon's last day
     (referral,) = await referrals(harness)
     assert referral.rewarded and (referral.referrer_points, referral.referee_points) == (0, 0)
     assert not any("gift for joining" in t for t in harness.texts_to(NEIL))

@@ -1,4 +1,5 @@
-"""Scheduled campaigns: birthday greetings with bonus points and staged win-back messages.
+"""Scheduled campaigns: birthday greetings with bonus points, staged win-back messages, and reminders of
+coupons about to expire.
 
 Sweeps only decide who is due and write outbox rows (with points or a coupon in the same transaction);
 the dispatcher sends them. The outbox key (customer, campaign, occurrence) makes every sweep safe to
@@ -16,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.context import AppEnv
 from bot.loyalty.order_events import OrderOutcome
 from bot.outreach import rules
-from storage import outbox, outreach
+from storage import coupons, outbox, outreach
 from storage.models import Campaign, OrderStatus, OutboxState
 from storage.outreach import Recipient
 from storage.points import add_points, issue_coupon
@@ -158,6 +159,44 @@ async def _winback(env: AppEnv, person: Recipient, lapse: str, stage: int) -> bo
             expires_at=now + timedelta(hours=settings.outreach_expiry_hours),
         )
     return row_id is not None
+
+
+async def coupon_reminder_sweep(env: AppEnv) -> int:
+    """Queue one reminder per coupon still unused OUTREACH_COUPON_REMINDER_DAYS before it expires, to
+    customers marketing may reach; the outbox row expires with the coupon, so none arrives too late."""
+    settings, now = env.settings, env.clock.now()
+    days = settings.outreach_coupon_reminder_days
+    if days <= 0:
+        return 0
+    async with env.db.read_session() as session:
+        expiring = await coupons.coupons_expiring(session, now=now, until=now + timedelta(days=days))
+        people = {person.customer_id: person for person in await outreach.recipients(session)}
+    queued = 0
+    for coupon in expiring:
+        person = people.get(coupon.customer_id) if coupon.customer_id is not None else None
+        if person is None:
+            continue
+        zone = ZoneInfo(person.time_zone or settings.shop_timezone)
+        text = env.templates.render(
+            person.locale,
+            "outreach/coupon_expiry.html",
+            name=person.first_name or "",
+            code=coupon.code,
+            benefit=coupon.benefit,
+            until=coupon.expires_at.astimezone(zone).date(),  # the customer's day
+        )
+        async with env.db.session() as session:
+            row_id = await outbox.enqueue(
+                session,
+                customer_id=person.customer_id,
+                campaign=Campaign.COUPON_EXPIRY,
+                occurrence=str(coupon.id),
+                text=text,
+                due_at=now,
+                expires_at=min(coupon.expires_at, now + timedelta(hours=settings.outreach_expiry_hours)),
+            )
+        queued += row_id is not None
+    return queued
 
 
 async def record_conversions(env: AppEnv) -> int:

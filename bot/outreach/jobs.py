@@ -22,10 +22,15 @@ JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 
 
 async def sweep(source: Any) -> Counter:
-    """Queue every due birthday and win-back message; returns how many of each were queued."""
+    """Queue every due birthday, win-back and coupon-expiry message; returns how many of each were queued."""
     env = env_of(source)
     queued: Counter = Counter()
-    for name, step in (("birthday", campaigns.birthday_sweep), ("winback", campaigns.winback_sweep)):
+    steps = (
+        ("birthday", campaigns.birthday_sweep),
+        ("winback", campaigns.winback_sweep),
+        ("coupon_expiry", campaigns.coupon_reminder_sweep),
+    )
+    for name, step in steps:
         try:
             queued[name] = await step(env)
         except Exception:  # one campaign's bug must not stop the other

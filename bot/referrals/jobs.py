@@ -36,6 +36,7 @@ class Gift:
     points: int = 0
     coupon: str | None = None
     benefit: str = ""
+    until: datetime | None = None  # a coupon's expiry, shown with it
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ async def _give(
         expires_at=now + timedelta(days=validity_days),  # the programme's coupon validity
         prefix=COUPON_PREFIX,
     )
-    return Gift(coupon=coupon.code, benefit=coupon.benefit)
+    return Gift(coupon=coupon.code, benefit=coupon.benefit, until=coupon.expires_at)
 
 
 async def convert(

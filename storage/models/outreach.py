@@ -29,10 +29,12 @@ class Campaign(StrEnum):
     SURVEY = "survey"
     # A referral converted: the referrer's and the referee's notices (service messages, not marketing).
     REFERRAL = "referral"
+    # A coupon still unused a few days before it expires (OUTREACH_COUPON_REMINDER_DAYS).
+    COUPON_EXPIRY = "coupon_expiry"
 
 
 # Campaigns that obey opt-out, quiet hours and the frequency cap (surveys have their own throttle).
-MARKETING = (Campaign.BIRTHDAY, Campaign.WINBACK, Campaign.BROADCAST)
+MARKETING = (Campaign.BIRTHDAY, Campaign.WINBACK, Campaign.BROADCAST, Campaign.COUPON_EXPIRY)
 
 
 class OutboxMessage(SQLModel, table=True):
