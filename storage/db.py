@@ -80,7 +80,8 @@ async def take_write_lock(session: AsyncSession) -> bool:
     try:
         await session.execute(text("UPDATE customers SET id = id WHERE 0"))
     except OperationalError as error:
-        if "locked" in str(error.orig) or "busy" in str(error.orig).lower():
+        # SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT, BUSY_RECOVERY) share the primary code 5.
+        if getattr(error.orig, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
             return False
         raise
     return True

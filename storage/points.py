@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Coupon, Customer, Order, PointsEntry
 from storage.typed import non_null, rowcount, table_of
 from storage.types import utcnow
-from storage.upsert import dialect_insert
+from storage.upsert import dialect_insert, dialect_name
 
 # No 0/O/1/I: codes are read aloud at the till.
 COUPON_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -28,7 +28,7 @@ async def lock_customer(session: AsyncSession, *, customer_id: int) -> Customer 
     """Serialize balance changes of one customer: a row lock on PostgreSQL; on SQLite every write
     transaction already holds the database write lock (BEGIN IMMEDIATE), so there it only returns the
     customer, from the session when the update already loaded them (no statement)."""
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
+    if dialect_name(session) == "sqlite":
         return await session.get(Customer, customer_id)
     result = await session.exec(select(Customer).where(col(Customer.id) == customer_id).with_for_update())
     return result.first()

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import CohortCell, Customer, CustomerDay, CustomerSummary, Order, OrderStatus, ShopDay
 from storage.typed import table_of
-from storage.upsert import dialect_insert
+from storage.upsert import dialect_insert, dialect_name
 
 _timezone: tzinfo = UTC
 INSERT_BATCH = 5000
@@ -268,7 +268,7 @@ ROLLUP_TABLES = (CustomerDay, CustomerSummary, ShopDay, CohortCell)
 
 async def rebuild_rollups(session: AsyncSession) -> int:
     """Recompute every rollup from the raw orders; returns the number of customers with orders."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         # Order writers touch these tables after inserting their order: they wait for the rebuild and then
         # apply their own change on top of it, so nothing is counted twice or missed.
         names = ", ".join(model.__tablename__ for model in ROLLUP_TABLES)

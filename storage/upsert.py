@@ -8,8 +8,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
+def dialect_name(session: AsyncSession) -> str:
+    """The session's database, "sqlite" or "postgresql" (SQLite, the default, when unbound)."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 def dialect_insert(session: AsyncSession, table: Any) -> Any:
     """`insert(table)` from the session's dialect, which offers on_conflict_do_nothing/update."""
-    name = session.bind.dialect.name if session.bind is not None else "sqlite"
-    module = postgresql if name == "postgresql" else sqlite
+    module = postgresql if dialect_name(session) == "postgresql" else sqlite
     return module.insert(table)
